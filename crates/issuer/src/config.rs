@@ -1,0 +1,35 @@
+//! Issuer configuration.
+
+use std::path::PathBuf;
+
+/// Everything the issuer is started with.
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    /// Base URL clients use, without `/auth/v1`, e.g. `http://127.0.0.1:54321`.
+    pub public_url: String,
+    /// Access-token lifetime in seconds (GoTrue's `JWT_EXP`, default 3600).
+    pub access_token_ttl: i64,
+    /// Refresh-token reuse interval in seconds (Supabase default 10).
+    pub refresh_reuse_interval: i64,
+    /// Require the `apikey` header like Supabase's gateway does.
+    pub require_apikey: bool,
+    /// `Cache-Control: public, max-age=<this>` on the JWKS.
+    pub jwks_max_age: u64,
+    /// Legacy HS256 secret (signs the anon and service_role keys).
+    pub jwt_secret: String,
+    /// The anon API key (an HS256 JWT).
+    pub anon_key: String,
+    /// The service_role API key (an HS256 JWT).
+    pub service_role_key: String,
+    /// Where keys and users persist across restarts; `None` keeps state in memory.
+    pub state_dir: Option<PathBuf>,
+    /// Largest accepted request body (GoTrue: 1 MiB, then 413).
+    pub max_body_bytes: usize,
+}
+
+impl IssuerConfig {
+    /// The `iss` of access tokens: `<public_url>/auth/v1`.
+    pub fn issuer(&self) -> String {
+        format!("{}/auth/v1", self.public_url.trim_end_matches('/'))
+    }
+}
