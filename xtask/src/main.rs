@@ -1,1 +1,232 @@
-fn main() {}
+//! Developer commands for the xauth workspace: `cargo xtask <command>`.
+//!
+//! Dependency-free on purpose (it compiles in about a second). Every command shells out to the
+//! same `cargo` that runs it, from the workspace root, and stops at the first failing step.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  conformance [ARGS]   run the conformance suite; without --target/--spawn it builds and spawns
+                       the embedded reference API (xauth-reference). ARGS go to `xauth-conformance run`.
+  mock [ARGS]          run the fake Supabase auth server (xauth-issuer) on 127.0.0.1:54321
+  ci                   what CI runs: fmt check, clippy -D warnings, all tests, conformance
+  bench <issuer|verifier|reference|all>
+                       run a benchmark (release build)
+  help                 this text";
+
+/// The default profile describing the embedded reference API.
+const DEFAULT_PROFILE: &str = "fixtures/profiles/xentropy.toml";
+
+fn main() -> ExitCode {
+    let mut args = env::args_os().skip(1);
+    let Some(command) = args.next() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest: Vec<OsString> = args.collect();
+    let result = match command.to_str() {
+        Some("conformance") => conformance(&rest),
+        Some("mock") => mock(&rest),
+        Some("ci") => ci(),
+        Some("bench") => bench(&rest),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("unknown command {command:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { code, message }) => {
+            if !message.is_empty() {
+                eprintln!("xtask: {message}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// A failed step: the exit code to pass on and what to say about it.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+type Outcome = Result<(), Failure>;
+
+fn workspace_root() -> PathBuf {
+    // xtask/ lives directly under the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+/// Runs `cmd`, echoing it first; a non-zero exit becomes a `Failure` with the same code.
+fn run(mut cmd: Command) -> Outcome {
+    eprintln!("$ {}", render(&cmd));
+    let status = cmd.status().map_err(|e| Failure {
+        code: 2,
+        message: format!("cannot start {}: {e}", render(&cmd)),
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        let code = status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1));
+        Err(Failure {
+            code: code.max(1),
+            message: format!("`{}` failed ({status})", render(&cmd)),
+        })
+    }
+}
+
+fn render(cmd: &Command) -> String {
+    let mut out = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        out.push(' ');
+        out.push_str(&arg.to_string_lossy());
+    }
+    out
+}
+
+fn has_flag(args: &[OsString], flag: &str) -> bool {
+    args.iter().any(|a| {
+        a.to_str()
+            .is_some_and(|s| s == flag || s.starts_with(&format!("{flag}=")))
+    })
+}
+
+/// `cargo xtask conformance`: build, then run the suite.
+fn conformance(args: &[OsString]) -> Outcome {
+    conformance_with(args, true)
+}
+
+/// Runs the suite; `build` false reuses binaries that `cargo test --workspace` just built
+/// (building them again with the non-test feature set would recompile ~25 crates).
+fn conformance_with(args: &[OsString], build: bool) -> Outcome {
+    let against_reference = !has_flag(args, "--target") && !has_flag(args, "--spawn");
+    let bin_dir = target_dir().join("debug");
+    let built = bin_dir.join("xauth-conformance").is_file()
+        && (!against_reference || bin_dir.join("xauth-reference").is_file());
+    if build || !built {
+        let mut cmd = cargo();
+        cmd.args(["build", "--quiet", "-p", "xauth-conformance"]);
+        if against_reference {
+            cmd.args(["-p", "xauth-reference"]);
+        }
+        run(cmd)?;
+    }
+
+    let mut suite = Command::new(bin_dir.join("xauth-conformance"));
+    suite.current_dir(workspace_root()).arg("run");
+    if against_reference {
+        let reference = bin_dir.join("xauth-reference");
+        suite.arg("--spawn").arg(reference.as_os_str());
+        if !has_flag(args, "--issuer-addr") && !has_flag(args, "--issuer") {
+            // An ephemeral port, so a developer's running mock on 54321 never collides.
+            suite.args(["--issuer-addr", "127.0.0.1:0"]);
+        }
+    }
+    if !has_flag(args, "--profile") {
+        suite.arg("--profile").arg(DEFAULT_PROFILE);
+    }
+    suite.args(args);
+    run(suite)
+}
+
+/// `cargo xtask mock`: the fake Supabase auth server in the foreground.
+fn mock(args: &[OsString]) -> Outcome {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "-p",
+        "xauth-issuer",
+        "--bin",
+        "xauth-issuer",
+        "--",
+    ]);
+    cmd.args(args);
+    run(cmd)
+}
+
+/// `cargo xtask ci`: the full gate, in the order that fails fastest.
+fn ci() -> Outcome {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy)?;
+
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    run(test)?;
+
+    conformance_with(&[], false)
+}
+
+/// `cargo xtask bench <name>`: one benchmark, release build.
+fn bench(args: &[OsString]) -> Outcome {
+    let which = args.first().and_then(|a| a.to_str()).unwrap_or("all");
+    let targets: &[(&str, &str)] = match which {
+        "issuer" => &[("xauth-issuer", "server")],
+        "verifier" => &[("xauth-verifier", "verify")],
+        "reference" => &[("xauth-reference", "load")],
+        "all" => &[
+            ("xauth-verifier", "verify"),
+            ("xauth-issuer", "server"),
+            ("xauth-reference", "load"),
+        ],
+        other => {
+            return Err(Failure {
+                code: 2,
+                message: format!("unknown benchmark {other:?}: issuer, verifier, reference, all"),
+            });
+        }
+    };
+    for (package, bench) in targets {
+        let mut cmd = cargo();
+        cmd.args(["bench", "-p", package, "--bench", bench]);
+        cmd.args(args.iter().skip(1));
+        run(cmd)?;
+    }
+    Ok(())
+}
