@@ -15,7 +15,9 @@ commands:
   conformance [ARGS]   run the conformance suite; without --target/--spawn it builds and spawns
                        the embedded reference API (xauth-reference). ARGS go to `xauth-conformance run`.
   mock [ARGS]          run the fake Supabase auth server (xauth-issuer) on 127.0.0.1:54321
-  ci                   what CI runs: fmt check, clippy -D warnings, all tests, conformance
+  interop              drive xauth-issuer with the real supabase-js and jose (needs node + npm)
+  ci                   what CI runs: fmt check, clippy -D warnings, all tests, the supabase-js
+                       interop tests, conformance
   bench <issuer|verifier|reference|all>
                        run a benchmark (release build)
   help                 this text";
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     let result = match command.to_str() {
         Some("conformance") => conformance(&rest),
         Some("mock") => mock(&rest),
+        Some("interop") => interop(true),
         Some("ci") => ci(),
         Some("bench") => bench(&rest),
         Some("help" | "-h" | "--help") => {
@@ -200,7 +203,37 @@ fn ci() -> Outcome {
     test.args(["test", "--workspace"]);
     run(test)?;
 
+    interop(false)?;
     conformance_with(&[], false)
+}
+
+/// `cargo xtask interop`: the real supabase-js and jose clients against the issuer binary.
+/// `build` false reuses the binary `cargo test --workspace` built.
+fn interop(build: bool) -> Outcome {
+    let issuer = target_dir().join("debug").join("xauth-issuer");
+    if build || !issuer.is_file() {
+        let mut cmd = cargo();
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "xauth-issuer",
+            "--bin",
+            "xauth-issuer",
+        ]);
+        run(cmd)?;
+    }
+    let dir = workspace_root().join("interop").join("supabase-js");
+    let mut install = Command::new("npm");
+    install
+        .current_dir(&dir)
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+    run(install)?;
+    let mut test = Command::new("node");
+    test.current_dir(&dir)
+        .args(["--test", "--test-reporter=spec"])
+        .env("XAUTH_ISSUER_BIN", &issuer);
+    run(test)
 }
 
 /// `cargo xtask bench <name>`: one benchmark, release build.
