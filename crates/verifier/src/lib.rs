@@ -19,14 +19,19 @@
 //! ```
 
 pub mod axum;
+mod b64;
 mod claims;
 mod clock;
 mod config;
 #[cfg(feature = "seeded-defects")]
 mod defect;
+mod header;
+mod json;
 pub mod jwks;
+mod keys;
 mod policy;
 mod rejection;
+mod rules;
 mod verifier;
 
 pub use claims::Claims;

@@ -1,10 +1,14 @@
-//! JWKS fetching and caching.
+//! JWKS fetching ([`fetch`](self)) and caching: bounded, single-flight, with cooldown and
+//! stale-if-error. See [`crate::JwksPolicy`] for the knobs.
+
+pub(crate) mod cache;
+pub(crate) mod fetch;
 
 /// Why a JWKS fetch failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwksError {
-    /// Transport failure, timeout, or connection refused.
+    /// Transport failure (connection refused, reset, ...).
     #[error("JWKS fetch failed: {0}")]
     Transport(String),
     /// A non-200 status (redirects are not followed and count as failures).
@@ -16,7 +20,7 @@ pub enum JwksError {
     /// The body is not a JWK Set.
     #[error("JWKS body is not a JWK Set")]
     Malformed,
-    /// Timed out.
+    /// The fetch took longer than the configured timeout.
     #[error("JWKS fetch timed out")]
     Timeout,
 }
