@@ -1,1 +1,10 @@
-//! placeholder
+//! `xauth-conformance`: the conformance suite for the Xentropy auth contract.
+//!
+//! The runner (`xauth-conformance run`) starts or attaches to the fake issuer, optionally spawns
+//! the implementation under test, runs the Gherkin scenarios in `features/` against it and
+//! reports. This library exposes the pieces the scenario code shares with the runner:
+//! [`context::RunContext`] (installed once per process before cucumber runs) and
+//! [`profile::Profile`] (what the implementation declares about itself).
+
+pub mod context;
+pub mod profile;

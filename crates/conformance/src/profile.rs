@@ -1,0 +1,486 @@
+//! Target profiles: what an implementation under test declares about itself.
+//!
+//! A profile is a TOML file (the default one is `fixtures/profiles/xentropy.toml`, documented
+//! field by field). Every field has a default equal to `xauth-reference`'s defaults, so an empty
+//! file is the reference's profile. Unknown fields are errors, and every error names the field
+//! and the line it is on.
+//!
+//! ```
+//! use xauth_conformance::profile::Profile;
+//!
+//! let p = Profile::from_toml_str("leeway_seconds = 5\n[rate_limit]\nrequests = 10\n", "p.toml").unwrap();
+//! assert_eq!(p.leeway_seconds, 5);
+//! assert_eq!(p.rate_limit.requests.get(), 10);
+//! assert_eq!(p.routes.protected.as_str(), "/api/content");
+//!
+//! let err = Profile::from_toml_str("[routes]\nprotectd = \"/x\"\n", "p.toml").unwrap_err();
+//! assert!(err.to_string().starts_with("p.toml:2: routes.protectd:"));
+//! ```
+
+use std::fmt;
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// The largest leeway a profile may declare (the verifier caps leeway at 300 s as well).
+pub const MAX_LEEWAY_SECONDS: u64 = 300;
+
+/// What the implementation under test declares about itself; the scenarios derive their
+/// expectations (and waits) from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Profile {
+    /// Free-form name of the implementation, shown in reports. Default `"xentropy"`.
+    pub name: String,
+    /// Paths of the routes the scenarios probe.
+    pub routes: Routes,
+    /// JSON pointer (RFC 6901) to the error code inside an error response body.
+    /// Default `/error/code` (body `{"error":{"code":"…","message":"…"}}`).
+    pub error_code_pointer: JsonPointer,
+    /// Clock-skew leeway the implementation applies to `exp`, `nbf` and `iat`, in seconds
+    /// (0..=300). Default 0.
+    pub leeway_seconds: u64,
+    /// JWKS caching behaviour the implementation declares.
+    pub jwks: Jwks,
+    /// Rate limits the implementation declares.
+    pub rate_limit: RateLimit,
+    /// Whether legacy HS256 tokens (signed with `SUPABASE_JWT_SECRET`) are accepted. When true,
+    /// `--spawn` passes the issuer's secret as `SUPABASE_JWT_SECRET`. Default true.
+    pub legacy_hs256: bool,
+    /// Strictness switches: checks that go beyond status and error code.
+    pub strict: Strict,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            name: "xentropy".to_owned(),
+            routes: Routes::default(),
+            error_code_pointer: JsonPointer("/error/code".to_owned()),
+            leeway_seconds: 0,
+            jwks: Jwks::default(),
+            rate_limit: RateLimit::default(),
+            legacy_hs256: true,
+            strict: Strict::default(),
+        }
+    }
+}
+
+/// Paths of the routes the scenarios probe. Every path starts with `/` and is joined to the
+/// target base URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Routes {
+    /// A `GET` route that any valid user token (role `authenticated`) may read. Default
+    /// `/api/content`.
+    pub protected: RoutePath,
+    /// A `GET` route that answers 2xx without a token once the implementation is ready (the
+    /// readiness probe of `--spawn`). Default `/health`.
+    pub readiness: RoutePath,
+    /// The implementation's proxy to the issuer's token endpoint (`POST …?grant_type=…`);
+    /// the empty string declares that there is none (refresh scenarios are skipped).
+    /// Default `/api/auth/v1/token`.
+    #[serde(
+        deserialize_with = "optional_route",
+        serialize_with = "serialize_optional_route"
+    )]
+    pub auth_proxy: Option<RoutePath>,
+    /// The permission probe: a route whose access depends on claims (403 vs 401).
+    pub permission: Permission,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self {
+            protected: RoutePath("/api/content".to_owned()),
+            readiness: RoutePath("/health".to_owned()),
+            auth_proxy: Some(RoutePath("/api/auth/v1/token".to_owned())),
+            permission: Permission::default(),
+        }
+    }
+}
+
+/// A route whose access depends on claims: a token carrying `grant_claims` gets 2xx, a
+/// token carrying `lack_claims` gets 403 `FORBIDDEN`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Permission {
+    /// The `GET` route. Default `/api/admin/stats`.
+    pub path: RoutePath,
+    /// Claims merged over a valid token that grant access. Default `{role = "service_role"}`.
+    pub grant_claims: Map<String, Value>,
+    /// Claims merged over a valid token that authenticate but lack permission.
+    /// Default `{role = "authenticated"}`.
+    pub lack_claims: Map<String, Value>,
+}
+
+impl Default for Permission {
+    fn default() -> Self {
+        let role = |r: &str| {
+            let mut m = Map::new();
+            m.insert("role".to_owned(), Value::String(r.to_owned()));
+            m
+        };
+        Self {
+            path: RoutePath("/api/admin/stats".to_owned()),
+            grant_claims: role("service_role"),
+            lack_claims: role("authenticated"),
+        }
+    }
+}
+
+/// JWKS caching behaviour the implementation declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Jwks {
+    /// The longest time a fetched key set is used before it is fetched again (bounds how long
+    /// a revoked key keeps working), in seconds. Default 600.
+    pub cache_ttl_max_seconds: NonZeroU64,
+    /// The shortest time between two fetches triggered by unknown `kid`s, in seconds.
+    /// Default 30.
+    pub refetch_cooldown_seconds: u64,
+}
+
+impl Default for Jwks {
+    fn default() -> Self {
+        Self {
+            cache_ttl_max_seconds: NonZeroU64::new(600).unwrap_or(NonZeroU64::MIN),
+            refetch_cooldown_seconds: 30,
+        }
+    }
+}
+
+/// How the per-token rate limit is keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimitKeying {
+    /// Per verified subject (`sub` of a token that passed verification).
+    Subject,
+    /// Per client IP address.
+    Ip,
+}
+
+/// Rate limits the implementation declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimit {
+    /// Whether the implementation rate-limits at all (false skips the rate-limit scenarios).
+    /// Default true.
+    pub enabled: bool,
+    /// Requests allowed per window and key. Default 120.
+    pub requests: NonZeroU32,
+    /// Window length in seconds. Default 60.
+    pub window_seconds: NonZeroU64,
+    /// What the limit is keyed on: `"subject"` or `"ip"`. Default `"subject"`.
+    pub keying: RateLimitKeying,
+    /// The per-client-IP limit for requests without a valid token; absent = none declared.
+    pub ip: Option<IpRateLimit>,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            requests: NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN),
+            window_seconds: NonZeroU64::new(60).unwrap_or(NonZeroU64::MIN),
+            keying: RateLimitKeying::Subject,
+            ip: Some(IpRateLimit::default()),
+        }
+    }
+}
+
+/// The per-client-IP limit for requests without a valid token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IpRateLimit {
+    /// Requests allowed per window and client IP. Default 600.
+    pub requests: NonZeroU32,
+    /// Window length in seconds. Default 60.
+    pub window_seconds: NonZeroU64,
+}
+
+impl Default for IpRateLimit {
+    fn default() -> Self {
+        Self {
+            requests: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
+            window_seconds: NonZeroU64::new(60).unwrap_or(NonZeroU64::MIN),
+        }
+    }
+}
+
+/// Strictness switches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Strict {
+    /// Require RFC 6750 `WWW-Authenticate: Bearer …` headers on 401 and 403. Default true.
+    pub rfc6750_headers: bool,
+}
+
+impl Default for Strict {
+    fn default() -> Self {
+        Self {
+            rfc6750_headers: true,
+        }
+    }
+}
+
+/// A route path: starts with `/`, no whitespace, no `#`, at most 2048 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct RoutePath(String);
+
+impl RoutePath {
+    /// Validates a route path.
+    pub fn new(s: impl Into<String>) -> Result<Self, String> {
+        let s = s.into();
+        if !s.starts_with('/') {
+            return Err(format!("route path {s:?} must start with '/'"));
+        }
+        if s.len() > 2048
+            || s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '#')
+        {
+            return Err(format!(
+                "route path {s:?} must be at most 2048 bytes without whitespace, control characters or '#'"
+            ));
+        }
+        Ok(Self(s))
+    }
+    /// The path text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoutePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RoutePath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        RoutePath::new(s).map_err(serde::de::Error::custom)
+    }
+}
+
+fn optional_route<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RoutePath>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        RoutePath::new(s)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+fn serialize_optional_route<S: serde::Serializer>(
+    r: &Option<RoutePath>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(r.as_ref().map_or("", RoutePath::as_str))
+}
+
+/// A JSON pointer (RFC 6901): empty (the whole body) or starting with `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct JsonPointer(String);
+
+impl JsonPointer {
+    /// Validates a JSON pointer.
+    pub fn new(s: impl Into<String>) -> Result<Self, String> {
+        let s = s.into();
+        if !(s.is_empty() || s.starts_with('/')) {
+            return Err(format!(
+                "JSON pointer {s:?} must be empty or start with '/'"
+            ));
+        }
+        Ok(Self(s))
+    }
+    /// The pointer text, usable with [`serde_json::Value::pointer`].
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The value at this pointer in `body`, if any.
+    pub fn lookup<'v>(&self, body: &'v Value) -> Option<&'v Value> {
+        body.pointer(&self.0)
+    }
+}
+
+impl fmt::Display for JsonPointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonPointer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        JsonPointer::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A profile that could not be read or parsed. Its `Display` is one line:
+/// `FILE:LINE: FIELD: CAUSE`.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The file could not be read.
+    #[error("{file}: cannot read profile: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid profile.
+    #[error("{file}:{line}: {field}: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// 1-based line of the offending text (0 when unknown).
+        line: usize,
+        /// Dotted path of the offending field (`(document)` for syntax errors at top level).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Profiles larger than this are rejected unread.
+pub const MAX_PROFILE_BYTES: u64 = 256 * 1024;
+
+impl Profile {
+    /// Reads and validates a profile file.
+    pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let file = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|source| ProfileError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        if meta.len() > MAX_PROFILE_BYTES {
+            return Err(ProfileError::Invalid {
+                file,
+                line: 0,
+                field: "(document)".to_owned(),
+                message: format!("profile is larger than {MAX_PROFILE_BYTES} bytes"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &file)
+    }
+
+    /// Parses and validates profile text; `file` names it in errors.
+    pub fn from_toml_str(text: &str, file: &str) -> Result<Self, ProfileError> {
+        let invalid = |span: Option<std::ops::Range<usize>>, field: String, message: String| {
+            ProfileError::Invalid {
+                file: file.to_owned(),
+                line: span.map_or(0, |s| line_of(text, s.start)),
+                field,
+                message,
+            }
+        };
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| invalid(e.span(), "(document)".to_owned(), one_line(e.message())))?;
+        let profile: Profile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = one_line(inner.message());
+            // serde_path_to_error names the unknown field itself in the path.
+            let field = if path == "." || path.is_empty() {
+                "(document)".to_owned()
+            } else {
+                path
+            };
+            invalid(inner.span(), field, message)
+        })?;
+        if profile.leeway_seconds > MAX_LEEWAY_SECONDS {
+            let line = key_line(text, None, "leeway_seconds");
+            return Err(ProfileError::Invalid {
+                file: file.to_owned(),
+                line,
+                field: "leeway_seconds".to_owned(),
+                message: format!(
+                    "{} is larger than the maximum of {MAX_LEEWAY_SECONDS} seconds",
+                    profile.leeway_seconds
+                ),
+            });
+        }
+        Ok(profile)
+    }
+
+    /// The profile as TOML text (every field spelled out).
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// 1-based line number of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    let at = at.min(text.len());
+    text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Best-effort line of a top-level (`table` None) key; 0 when not found.
+fn key_line(text: &str, table: Option<&str>, key: &str) -> usize {
+    let mut current: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix('[') {
+            current = Some(h.trim_end_matches(']').trim().to_owned());
+            continue;
+        }
+        if current.as_deref() == table
+            && t.split('=').next().map(str::trim) == Some(key)
+            && t.contains('=')
+        {
+            return i + 1;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_default() {
+        assert_eq!(Profile::from_toml_str("", "x").unwrap(), Profile::default());
+    }
+
+    #[test]
+    fn default_round_trips() {
+        let text = Profile::default().to_toml_string();
+        assert_eq!(
+            Profile::from_toml_str(&text, "x").unwrap(),
+            Profile::default()
+        );
+    }
+}
+
+#[cfg(test)]
+mod fixture_tests {
+    #[test]
+    fn shipped_profile_is_the_default() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/profiles/xentropy.toml");
+        assert_eq!(
+            super::Profile::load(&path).unwrap(),
+            super::Profile::default()
+        );
+    }
+}
