@@ -1,0 +1,167 @@
+//! Signatures the target must NOT trust: HMAC with arbitrary key bytes (public keys, blank and
+//! well-known secrets) and attacker key pairs generated locally, once per process.
+
+use std::sync::OnceLock;
+
+use hmac::{Hmac, Mac as _};
+use p256::ecdsa::signature::Signer as _;
+use rsa::traits::PublicKeyParts as _;
+use serde_json::{Value, json};
+
+use super::{ForgeError, b64};
+
+/// HMAC signature (`HS256`, `HS384`, `HS512`) of `input` with arbitrary key bytes (even empty).
+///
+/// ```
+/// let mac = xauth_conformance::forge::sign::hmac("HS256", b"", b"a.b").unwrap();
+/// assert_eq!(mac.len(), 32);
+/// ```
+pub fn hmac(alg: &str, key: &[u8], input: &[u8]) -> Result<Vec<u8>, ForgeError> {
+    let bad = |e: hmac::digest::InvalidLength| ForgeError::Key(e.to_string());
+    Ok(match alg {
+        "HS256" => {
+            let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).map_err(bad)?;
+            m.update(input);
+            m.finalize().into_bytes().to_vec()
+        }
+        "HS384" => {
+            let mut m = Hmac::<sha2::Sha384>::new_from_slice(key).map_err(bad)?;
+            m.update(input);
+            m.finalize().into_bytes().to_vec()
+        }
+        "HS512" => {
+            let mut m = Hmac::<sha2::Sha512>::new_from_slice(key).map_err(bad)?;
+            m.update(input);
+            m.finalize().into_bytes().to_vec()
+        }
+        other => return Err(ForgeError::Key(format!("not an HMAC alg: {other}"))),
+    })
+}
+
+fn attacker_ec() -> &'static p256::ecdsa::SigningKey {
+    static KEY: OnceLock<p256::ecdsa::SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng))
+}
+
+/// The attacker's RSA-2048 private key (generated once per process).
+pub fn attacker_rsa() -> &'static rsa::RsaPrivateKey {
+    static KEY: OnceLock<rsa::RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        // Key generation only fails on an RNG failure, which leaves no way to run the suite.
+        rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key generation")
+    })
+}
+
+/// Signs `input` with the attacker key of `alg`'s family: `ES256`, `RS256`, `PS256`, `ES384`,
+/// `ES512`, `EdDSA`. JWS encodings (raw `r‖s` for ECDSA).
+pub fn attacker_sign(alg: &str, input: &[u8]) -> Result<Vec<u8>, ForgeError> {
+    use aws_lc_rs::signature::{self as aws, KeyPair as _};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let fail = |e: &dyn std::fmt::Display| ForgeError::Signature(format!("{alg}: {e}"));
+    Ok(match alg {
+        "ES256" => {
+            let sig: p256::ecdsa::Signature = attacker_ec().sign(input);
+            sig.to_bytes().to_vec()
+        }
+        "RS256" => {
+            let key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(attacker_rsa().clone());
+            let sig: rsa::pkcs1v15::Signature = rsa::signature::Signer::sign(&key, input);
+            rsa::signature::SignatureEncoding::to_vec(&sig)
+        }
+        "PS256" => {
+            let key = rsa::pss::BlindedSigningKey::<sha2::Sha256>::new(attacker_rsa().clone());
+            let sig: rsa::pss::Signature = rsa::signature::RandomizedSigner::sign_with_rng(
+                &key,
+                &mut rand::rngs::OsRng,
+                input,
+            );
+            rsa::signature::SignatureEncoding::to_vec(&sig)
+        }
+        "ES384" | "ES512" => {
+            let algorithm = if alg == "ES384" {
+                &aws::ECDSA_P384_SHA384_FIXED_SIGNING
+            } else {
+                &aws::ECDSA_P521_SHA512_FIXED_SIGNING
+            };
+            let pair = aws::EcdsaKeyPair::generate(algorithm).map_err(|e| fail(&e))?;
+            pair.sign(&rng, input)
+                .map_err(|e| fail(&e))?
+                .as_ref()
+                .to_vec()
+        }
+        "EdDSA" => {
+            let pair = aws::Ed25519KeyPair::generate().map_err(|e| fail(&e))?;
+            let _ = pair.public_key();
+            pair.sign(input).as_ref().to_vec()
+        }
+        other => return Err(ForgeError::Key(format!("no attacker key for {other}"))),
+    })
+}
+
+/// The attacker's public JWK for `ES256` (EC P-256) or `RS256`/`PS256` (RSA), with `kid`.
+pub fn attacker_public_jwk(alg: &str, kid: &str) -> Result<Value, ForgeError> {
+    match alg {
+        "ES256" => {
+            let text = p256::PublicKey::from(attacker_ec().verifying_key()).to_jwk_string();
+            let mut jwk: Value =
+                serde_json::from_str(&text).map_err(|e| ForgeError::Json(e.to_string()))?;
+            jwk["kid"] = json!(kid);
+            jwk["alg"] = json!("ES256");
+            jwk["use"] = json!("sig");
+            Ok(jwk)
+        }
+        "RS256" | "PS256" => {
+            let public = attacker_rsa().to_public_key();
+            Ok(json!({
+                "kty": "RSA", "kid": kid, "alg": alg, "use": "sig",
+                "n": b64::encode(public.n().to_bytes_be()),
+                "e": b64::encode(public.e().to_bytes_be()),
+            }))
+        }
+        other => Err(ForgeError::Key(format!("no attacker JWK for {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::Verifier as _;
+
+    #[test]
+    fn hmac_known_answer() {
+        // RFC 4231 test case 2
+        let mac = hmac("HS256", b"Jefe", b"what do ya want for nothing?").unwrap();
+        assert_eq!(
+            b64::encode(mac),
+            b64::encode(
+                (0..32)
+                    .map(|i| {
+                        u8::from_str_radix(
+                            &"5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+                                [2 * i..2 * i + 2],
+                            16,
+                        )
+                        .unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            )
+        );
+        assert_eq!(hmac("HS512", b"", b"x").unwrap().len(), 64);
+        assert!(hmac("ES256", b"", b"x").is_err());
+    }
+
+    #[test]
+    fn attacker_signatures_have_jws_shapes() {
+        let es = attacker_sign("ES256", b"h.p").unwrap();
+        assert_eq!(es.len(), 64);
+        let sig = p256::ecdsa::Signature::from_slice(&es).unwrap();
+        attacker_ec().verifying_key().verify(b"h.p", &sig).unwrap();
+        assert_eq!(attacker_sign("ES384", b"h.p").unwrap().len(), 96);
+        assert_eq!(attacker_sign("ES512", b"h.p").unwrap().len(), 132);
+        assert_eq!(attacker_sign("EdDSA", b"h.p").unwrap().len(), 64);
+        assert_eq!(attacker_sign("RS256", b"h.p").unwrap().len(), 256);
+        let jwk = attacker_public_jwk("ES256", "k").unwrap();
+        assert_eq!(jwk["crv"], "P-256");
+        assert_eq!(jwk["kid"], "k");
+    }
+}
