@@ -33,3 +33,36 @@ impl IssuerConfig {
         format!("{}/auth/v1", self.public_url.trim_end_matches('/'))
     }
 }
+
+/// What `GET /_control/v1/info` answers and the binary prints on start.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IssuerInfo {
+    /// Base URL (`SUPABASE_URL`).
+    pub api_url: String,
+    /// `<api_url>/auth/v1`.
+    pub auth_url: String,
+    /// The `iss` of access tokens (equal to `auth_url`).
+    pub issuer: String,
+    /// `<auth_url>/.well-known/jwks.json`.
+    pub jwks_url: String,
+    pub anon_key: String,
+    pub service_role_key: String,
+    pub jwt_secret: String,
+}
+
+impl IssuerConfig {
+    /// The URLs and keys a client needs.
+    pub fn info(&self) -> IssuerInfo {
+        let api_url = self.public_url.trim_end_matches('/').to_string();
+        let issuer = self.issuer();
+        IssuerInfo {
+            auth_url: issuer.clone(),
+            jwks_url: format!("{issuer}/.well-known/jwks.json"),
+            issuer,
+            api_url,
+            anon_key: self.anon_key.clone(),
+            service_role_key: self.service_role_key.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+        }
+    }
+}

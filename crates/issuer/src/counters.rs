@@ -2,7 +2,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Request and grant counters.
+use serde::{Deserialize, Serialize};
+
+/// Request and grant counters (relaxed atomics: no lock on any request path).
 #[derive(Debug, Default)]
 pub struct Counters {
     pub jwks_fetches: AtomicU64,
@@ -12,6 +14,25 @@ pub struct Counters {
     pub grant_failures: AtomicU64,
     pub signups: AtomicU64,
     pub requests: AtomicU64,
+}
+
+/// Successful grants by type, as `GET /_control/v1/counters` reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantCounts {
+    pub password: u64,
+    pub refresh_token: u64,
+}
+
+/// A point-in-time copy of the counters (the `GET /_control/v1/counters` body).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountersSnapshot {
+    pub jwks_fetches: u64,
+    pub openid_config_fetches: u64,
+    pub grants: GrantCounts,
+    pub grant_failures: u64,
+    pub signups: u64,
+    /// Every HTTP request the server answered (all routes, control API included).
+    pub requests: u64,
 }
 
 impl Counters {
@@ -32,5 +53,51 @@ impl Counters {
     /// Counts one signup.
     pub fn signup(&self) {
         self.signups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one JWKS request (faulted ones included: the client did fetch).
+    pub fn jwks_fetch(&self) {
+        self.jwks_fetches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one OpenID configuration request.
+    pub fn openid_config_fetch(&self) {
+        self.openid_config_fetches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one HTTP request.
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A copy of every counter.
+    pub fn snapshot(&self) -> CountersSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CountersSnapshot {
+            jwks_fetches: get(&self.jwks_fetches),
+            openid_config_fetches: get(&self.openid_config_fetches),
+            grants: GrantCounts {
+                password: get(&self.password_grants),
+                refresh_token: get(&self.refresh_grants),
+            },
+            grant_failures: get(&self.grant_failures),
+            signups: get(&self.signups),
+            requests: get(&self.requests),
+        }
+    }
+
+    /// Sets every counter to zero.
+    pub fn reset(&self) {
+        for c in [
+            &self.jwks_fetches,
+            &self.openid_config_fetches,
+            &self.password_grants,
+            &self.refresh_grants,
+            &self.grant_failures,
+            &self.signups,
+            &self.requests,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
     }
 }

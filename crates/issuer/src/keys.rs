@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
     self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
     RsaKeyPair, UnparsedPublicKey,
 };
-use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
@@ -241,7 +241,8 @@ impl SigningKey {
                     .to_vec()
             }
             KeyAlg::Rs256 => {
-                let kp = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generation)?;
+                let kp =
+                    RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generation)?;
                 let der: aws_lc_rs::encoding::Pkcs8V1Der<'_> =
                     kp.as_der().map_err(|_| KeyError::Generation)?;
                 der.as_ref().to_vec()
@@ -420,9 +421,9 @@ impl LegacySecret {
 
     /// HMAC of `input` with HS256/384/512.
     pub fn sign(&self, alg: SignAlg, input: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let algorithm = alg
-            .hmac_algorithm()
-            .ok_or(KeyError::Conflict("the legacy secret signs HS256, HS384 or HS512 only"))?;
+        let algorithm = alg.hmac_algorithm().ok_or(KeyError::Conflict(
+            "the legacy secret signs HS256, HS384 or HS512 only",
+        ))?;
         let key = if alg == SignAlg::Hs256 {
             self.hs256.clone()
         } else {
@@ -561,7 +562,10 @@ impl KeyStore {
     /// Loads the key set from `state_dir/keys.json`, or makes a fresh one (persisted there) if
     /// the file does not exist. `jwt_secret` overrides the persisted secret; without either, the
     /// CLI's well-known secret is used.
-    pub fn open(state_dir: Option<&Path>, jwt_secret: Option<&str>) -> Result<(Self, Opened), KeyError> {
+    pub fn open(
+        state_dir: Option<&Path>,
+        jwt_secret: Option<&str>,
+    ) -> Result<(Self, Opened), KeyError> {
         let Some(dir) = state_dir else {
             let store = Self::generate(jwt_secret.unwrap_or(DEFAULT_JWT_SECRET))?;
             return Ok((store, Opened::Fresh));
@@ -639,7 +643,9 @@ impl KeyStore {
                             tracing::error!(error = %e, "storing the standby RS256 key failed");
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "generating the standby RS256 key failed"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "generating the standby RS256 key failed")
+                    }
                 }
                 store.mark_ready();
             });
@@ -738,7 +744,8 @@ impl KeyStore {
             return Err(BearerError::Malformed);
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(BearerError::Malformed);
         };
@@ -812,7 +819,10 @@ impl KeyStore {
         let _writer = self.writer.lock();
         let mut entries = self.snap().entries.clone();
         let index = f(&mut entries)?;
-        let info = entries.get(index).map(info_of).ok_or(KeyError::Generation)?;
+        let info = entries
+            .get(index)
+            .map(info_of)
+            .ok_or(KeyError::Generation)?;
         let snapshot = Arc::new(Snapshot::build(entries)?);
         self.persist(&snapshot)?;
         *self.snapshot.write() = snapshot;
@@ -833,7 +843,13 @@ impl KeyStore {
     /// current key; the old current key becomes previous.
     pub async fn rotate(&self, kid: Option<&str>) -> Result<KeyInfo, KeyError> {
         self.ready().await;
-        if kid.is_none() && !self.snap().entries.iter().any(|e| e.state == KeyState::Standby) {
+        if kid.is_none()
+            && !self
+                .snap()
+                .entries
+                .iter()
+                .any(|e| e.state == KeyState::Standby)
+        {
             let key = generate_off_runtime(KeyAlg::Es256).await?;
             return self.insert(key, KeyState::Current);
         }

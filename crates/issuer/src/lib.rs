@@ -1,13 +1,471 @@
 //! `xauth-issuer`: a fake Supabase auth (GoTrue) server for tests and local development.
 //!
-//! Skeleton: the module layout and the crate-internal interfaces between the key side
-//! (`keys`, `jwks`, `mint`, `control`, `faults`, `counters`, `clock`) and the GoTrue side
-//! (`gotrue`). See ARCHITECTURE.md.
+//! It serves GoTrue's HTTP contract under `/auth/v1` (password and refresh grants, signup, user,
+//! logout, settings, health, admin users, JWKS, OpenID configuration) with an ES256 signing key,
+//! an RS256 standby key and the Supabase CLI's legacy HS256 secret, and adds a control API under
+//! `/_control/v1` for what GoTrue lacks in tests: key rotation, JWKS fault injection, counters,
+//! a clock offset and minting arbitrary tokens. The same operations exist on [`IssuerHandle`].
+//!
+//! Start one on an ephemeral port, rotate its keys and mint a token:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use xauth_issuer::{Issuer, MintRequest};
+//!
+//! let issuer = Issuer::builder().port(0).user("alice@example.com", "password123").spawn().await?;
+//! let info = issuer.info();
+//! assert_eq!(info.jwks_url, format!("{}/auth/v1/.well-known/jwks.json", issuer.base_url()));
+//!
+//! let before = issuer.keys().await;
+//! let new_current = issuer.rotate(None).await?; // the standby RS256 key starts signing
+//! assert_eq!(new_current.alg, xauth_issuer::keys::KeyAlg::Rs256);
+//! assert_eq!(before.len(), issuer.keys().await.len());
+//!
+//! let minted = issuer.mint(&MintRequest { ttl: Some(-10), ..Default::default() })?;
+//! assert_eq!(minted.header["kid"], new_current.kid.as_str());
+//! issuer.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Inject a JWKS fault for the next two fetches:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use xauth_issuer::Issuer;
+//! use xauth_issuer::faults::{FaultKind, JwksFault};
+//!
+//! let issuer = Issuer::builder().port(0).jwks_max_age(1).spawn().await?;
+//! issuer.inject_jwks_fault(JwksFault::times(FaultKind::Status { status: 503 }, 2))?;
+//! assert_eq!(issuer.counters().jwks_fetches, 0);
+//! issuer.clear_jwks_faults();
+//! # Ok(()) }
+//! ```
 
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod counters;
+pub mod faults;
 pub mod gotrue;
 pub mod jwks;
 pub mod keys;
+pub mod mint;
+pub mod server;
 pub mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{IssuerConfig, IssuerInfo};
+pub use control::ClockInfo;
+pub use counters::CountersSnapshot;
+pub use faults::{FaultKind, JwksFault};
+pub use keys::{KeyAlg, KeyError, KeyInfo, KeyState};
+pub use mint::{MintError, MintRequest, Minted, Template};
+
+use crate::clock::Clock;
+use crate::counters::Counters;
+use crate::faults::Faults;
+use crate::gotrue::AuthStore;
+use crate::keys::{KeyStore, Opened};
+use crate::state::AppState;
+
+/// The Supabase CLI's API port.
+pub const DEFAULT_PORT: u16 = 54321;
+/// GoTrue's default access-token lifetime.
+pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
+/// Supabase's default refresh-token reuse interval.
+pub const DEFAULT_REFRESH_REUSE_INTERVAL: i64 = 10;
+/// GoTrue's JWKS `Cache-Control` max-age.
+pub const DEFAULT_JWKS_MAX_AGE: u64 = 600;
+/// GoTrue's request body limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Why the issuer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IssuerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("state directory: {0}")]
+    StateDir(String),
+    #[error("seeding user: {0}")]
+    Seed(#[from] gotrue::SeedError),
+}
+
+/// Entry point: [`Issuer::builder`].
+#[derive(Debug)]
+pub struct Issuer;
+
+impl Issuer {
+    /// A builder with the defaults of `supabase start` (127.0.0.1:54321, TTL 3600 s, reuse
+    /// interval 10 s, JWKS max-age 600 s, `apikey` required, the CLI's JWT secret).
+    pub fn builder() -> IssuerBuilder {
+        IssuerBuilder::default()
+    }
+}
+
+/// Configures and starts an issuer.
+#[derive(Debug, Clone)]
+pub struct IssuerBuilder {
+    listen: SocketAddr,
+    public_url: Option<String>,
+    access_token_ttl: i64,
+    refresh_reuse_interval: i64,
+    jwks_max_age: u64,
+    require_apikey: bool,
+    jwt_secret: Option<String>,
+    state_dir: Option<PathBuf>,
+    users: Vec<(String, String)>,
+    max_body_bytes: usize,
+}
+
+impl Default for IssuerBuilder {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            public_url: None,
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            refresh_reuse_interval: DEFAULT_REFRESH_REUSE_INTERVAL,
+            jwks_max_age: DEFAULT_JWKS_MAX_AGE,
+            require_apikey: true,
+            jwt_secret: None,
+            state_dir: None,
+            users: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl IssuerBuilder {
+    /// The address to listen on (default `127.0.0.1:54321`).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Listen on `127.0.0.1:port`; `0` picks a free port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        self
+    }
+
+    /// The base URL clients use (default: `http://<bound address>`).
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// Access-token lifetime in seconds.
+    pub fn access_token_ttl(mut self, seconds: i64) -> Self {
+        self.access_token_ttl = seconds;
+        self
+    }
+
+    /// Refresh-token reuse interval in seconds.
+    pub fn refresh_reuse_interval(mut self, seconds: i64) -> Self {
+        self.refresh_reuse_interval = seconds;
+        self
+    }
+
+    /// `Cache-Control: public, max-age=<seconds>` on the JWKS.
+    pub fn jwks_max_age(mut self, seconds: u64) -> Self {
+        self.jwks_max_age = seconds;
+        self
+    }
+
+    /// Require the `apikey` header on GoTrue routes like Supabase's gateway (default true).
+    pub fn require_apikey(mut self, yes: bool) -> Self {
+        self.require_apikey = yes;
+        self
+    }
+
+    /// The legacy HS256 secret (at least 32 bytes); default: the persisted one, else the CLI's.
+    pub fn jwt_secret(mut self, secret: impl Into<String>) -> Self {
+        self.jwt_secret = Some(secret.into());
+        self
+    }
+
+    /// Keep keys and users in `dir` across restarts.
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Seeds a confirmed email user (repeatable).
+    pub fn user(mut self, email: impl Into<String>, password: impl Into<String>) -> Self {
+        self.users.push((email.into(), password.into()));
+        self
+    }
+
+    /// Seeds several users.
+    pub fn users<I, E, P>(mut self, users: I) -> Self
+    where
+        I: IntoIterator<Item = (E, P)>,
+        E: Into<String>,
+        P: Into<String>,
+    {
+        self.users
+            .extend(users.into_iter().map(|(e, p)| (e.into(), p.into())));
+        self
+    }
+
+    /// Largest accepted request body (default 1 MiB, then 413).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    fn validate(&self) -> Result<(), IssuerError> {
+        if self.access_token_ttl <= 0 || self.access_token_ttl > mint::MAX_TTL_SECONDS {
+            return Err(IssuerError::Config(
+                "access token TTL must be a positive number of seconds".into(),
+            ));
+        }
+        if self.refresh_reuse_interval < 0 {
+            return Err(IssuerError::Config(
+                "refresh reuse interval must not be negative".into(),
+            ));
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.len() < 32
+        {
+            return Err(IssuerError::Config(
+                "the JWT secret must be at least 32 bytes".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            let parsed = url::Url::parse(url)
+                .map_err(|e| IssuerError::Config(format!("public URL {url:?}: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(IssuerError::Config(format!(
+                    "public URL {url:?} must be http(s)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds, loads or generates keys, seeds users and starts serving. Ready (health 200) when
+    /// this returns; the JWKS additionally waits for the standby RS256 key, generated in the
+    /// background on a fresh start (~100 ms).
+    pub async fn spawn(self) -> Result<IssuerHandle, IssuerError> {
+        self.validate()?;
+        if let Some(dir) = &self.state_dir {
+            create_private_dir(dir)
+                .map_err(|e| IssuerError::StateDir(format!("{}: {e}", dir.display())))?;
+        }
+        let (keys, opened) = KeyStore::open(self.state_dir.as_deref(), self.jwt_secret.as_deref())
+            .map_err(|e| IssuerError::StateDir(e.to_string()))?;
+        let keys = Arc::new(keys);
+        if opened == Opened::Fresh {
+            keys.spawn_standby_rsa();
+        }
+
+        let std_listener =
+            std::net::TcpListener::bind(self.listen).map_err(|source| IssuerError::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let bind_err = |source| IssuerError::Bind {
+            addr: self.listen,
+            source,
+        };
+        std_listener.set_nonblocking(true).map_err(bind_err)?;
+        let addr = std_listener.local_addr().map_err(bind_err)?;
+        let listener = tokio::net::TcpListener::from_std(std_listener).map_err(bind_err)?;
+
+        let legacy = keys.legacy();
+        let config = IssuerConfig {
+            public_url: self
+                .public_url
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| format!("http://{addr}")),
+            access_token_ttl: self.access_token_ttl,
+            refresh_reuse_interval: self.refresh_reuse_interval,
+            require_apikey: self.require_apikey,
+            jwks_max_age: self.jwks_max_age,
+            jwt_secret: legacy.secret().to_string(),
+            anon_key: legacy.anon_key().to_string(),
+            service_role_key: legacy.service_role_key().to_string(),
+            state_dir: self.state_dir.clone(),
+            max_body_bytes: self.max_body_bytes,
+        };
+        let auth =
+            AuthStore::open(&config).map_err(|e| IssuerError::StateDir(format!("users: {e}")))?;
+        for (email, password) in &self.users {
+            auth.seed_user(email, password)?;
+        }
+        let state = AppState {
+            config: Arc::new(config),
+            keys,
+            clock: Clock::default(),
+            counters: Arc::new(Counters::default()),
+            auth: Arc::new(auth),
+            faults: Arc::new(Faults::default()),
+        };
+        let app = server::router(state.clone());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(server::serve(
+            listener,
+            app,
+            state.clone(),
+            shutdown.clone(),
+        ));
+        tracing::info!(%addr, "xauth-issuer listening");
+        Ok(IssuerHandle {
+            state,
+            addr,
+            shutdown,
+            task: Some(task),
+        })
+    }
+}
+
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// A running issuer. Dropping it stops the server (in the background); [`shutdown`] waits.
+///
+/// [`shutdown`]: IssuerHandle::shutdown
+#[derive(Debug)]
+pub struct IssuerHandle {
+    state: AppState,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("public_url", &self.config.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IssuerHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL (`SUPABASE_URL`), without `/auth/v1`.
+    pub fn base_url(&self) -> &str {
+        &self.state.config.public_url
+    }
+
+    /// URLs and keys (what `GET /_control/v1/info` answers).
+    pub fn info(&self) -> IssuerInfo {
+        self.state.config.info()
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &IssuerConfig {
+        &self.state.config
+    }
+
+    /// The shared server state (for embedding the routes elsewhere).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Every key with its state, oldest first.
+    pub async fn keys(&self) -> Vec<KeyInfo> {
+        self.state.keys.ready().await;
+        self.state.keys.keys()
+    }
+
+    /// Makes `kid` (default: the oldest standby key, or a fresh ES256 key) current.
+    pub async fn rotate(&self, kid: Option<&str>) -> Result<KeyInfo, KeyError> {
+        self.state.keys.rotate(kid).await
+    }
+
+    /// Adds a fresh key as standby or current.
+    pub async fn add_key(&self, alg: KeyAlg, state: KeyState) -> Result<KeyInfo, KeyError> {
+        self.state.keys.add(alg, state).await
+    }
+
+    /// Revokes a key (it leaves the JWKS).
+    pub async fn revoke(&self, kid: &str) -> Result<KeyInfo, KeyError> {
+        self.state.keys.revoke(kid).await
+    }
+
+    /// Publishes a previous or revoked key again as standby.
+    pub async fn standby(&self, kid: &str) -> Result<KeyInfo, KeyError> {
+        self.state.keys.standby(kid).await
+    }
+
+    /// Mints a token (see [`MintRequest`]). Waits for nothing: call [`keys`](Self::keys) first
+    /// if you mint with the standby RS256 key by kid right after start.
+    pub fn mint(&self, request: &MintRequest) -> Result<Minted, MintError> {
+        mint::mint(&self.state, request)
+    }
+
+    /// Arms a JWKS fault (replacing any active one).
+    pub fn inject_jwks_fault(&self, fault: JwksFault) -> Result<(), IssuerError> {
+        fault.validate().map_err(IssuerError::Config)?;
+        self.state.faults.inject(fault);
+        Ok(())
+    }
+
+    /// Clears the JWKS fault.
+    pub fn clear_jwks_faults(&self) {
+        self.state.faults.clear();
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> CountersSnapshot {
+        self.state.counters.snapshot()
+    }
+
+    /// Sets every counter to zero.
+    pub fn reset_counters(&self) {
+        self.state.counters.reset();
+    }
+
+    /// Shifts the issuer's clock by `seconds` (tokens it issues, expiry checks).
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.state.clock.set_offset(seconds);
+    }
+
+    /// The issuer's time and offset.
+    pub fn clock(&self) -> ClockInfo {
+        ClockInfo {
+            now: self.state.clock.now_unix(),
+            offset_seconds: self.state.clock.offset(),
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish (bounded), and waits for the server.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for IssuerHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

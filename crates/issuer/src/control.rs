@@ -1,0 +1,266 @@
+//! The control API under `/_control/v1` (see the contract table in ARCHITECTURE.md).
+//!
+//! Every request needs the service_role key as `apikey: <key>` or `Authorization: Bearer <key>`,
+//! else 401. Bodies are JSON; errors use GoTrue's envelope (chosen by `X-Supabase-Api-Version`).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::faults::JwksFault;
+use crate::gotrue::errors::{self, ApiError};
+use crate::keys::{KeyAlg, KeyError, KeyState};
+use crate::mint::{MintError, MintRequest};
+use crate::state::AppState;
+
+/// Largest accepted clock offset (100 years).
+pub const MAX_CLOCK_OFFSET_SECONDS: i64 = 100 * 365 * 24 * 3600;
+/// Longest kid accepted in a path or body.
+const MAX_KID_BYTES: usize = 256;
+
+/// `POST /keys` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddKey {
+    pub alg: KeyAlg,
+    #[serde(default = "standby")]
+    pub state: KeyState,
+}
+
+fn standby() -> KeyState {
+    KeyState::Standby
+}
+
+/// `POST /keys/rotate` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rotate {
+    #[serde(default)]
+    pub kid: Option<String>,
+}
+
+/// `POST /clock` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetClock {
+    pub offset_seconds: i64,
+}
+
+/// `GET /clock` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockInfo {
+    pub now: i64,
+    pub offset_seconds: i64,
+}
+
+/// The control routes (mount with `Router::nest("/_control/v1", router(state))`).
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/info", get(info))
+        .route("/keys", get(list_keys).post(add_key))
+        .route("/keys/rotate", post(rotate))
+        .route("/keys/{kid}/revoke", post(revoke))
+        .route("/keys/{kid}/standby", post(standby_key))
+        .route("/mint", post(mint))
+        .route("/counters", get(counters))
+        .route("/counters/reset", post(reset_counters))
+        .route(
+            "/faults/jwks",
+            get(get_fault).post(inject_fault).delete(clear_faults),
+        )
+        .route("/clock", get(get_clock).post(set_clock))
+        .fallback(errors::not_found)
+        .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(middleware::from_fn_with_state(state, require_service_role))
+        .layer(middleware::from_fn(errors::render_errors))
+}
+
+/// Whether `headers` carry the service_role key (`apikey` or `Authorization: Bearer`).
+pub fn has_service_role_key(headers: &HeaderMap, service_role_key: &str) -> bool {
+    let matches = |presented: &[u8]| bool::from(presented.ct_eq(service_role_key.as_bytes()));
+    let by_apikey = headers.get("apikey").is_some_and(|v| matches(v.as_bytes()));
+    let by_bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .is_some_and(|token| matches(token.trim().as_bytes()));
+    by_apikey || by_bearer
+}
+
+async fn require_service_role(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if has_service_role_key(request.headers(), &state.config.service_role_key) {
+        next.run(request).await
+    } else {
+        ApiError::unauthorized(
+            "no_authorization",
+            "The control API requires the service_role key (apikey header or Bearer token)",
+        )
+        .into_response()
+    }
+}
+
+fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    required_body(bytes)
+}
+
+fn required_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(ApiError::bad_json)
+}
+
+fn key_error(e: KeyError) -> ApiError {
+    match e {
+        KeyError::NotFound(kid) => {
+            ApiError::not_found("not_found", format!("No key with kid {kid:?}"))
+        }
+        KeyError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+        other => {
+            tracing::error!(error = %other, "key operation failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "unexpected_failure",
+                other.to_string(),
+            )
+        }
+    }
+}
+
+fn check_kid(kid: &str) -> Result<(), ApiError> {
+    if kid.is_empty() || kid.len() > MAX_KID_BYTES {
+        return Err(ApiError::bad_request(
+            "validation_failed",
+            format!("kid must be 1..={MAX_KID_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+async fn info(State(state): State<AppState>) -> Response {
+    axum::Json(state.config.info()).into_response()
+}
+
+async fn list_keys(State(state): State<AppState>) -> Response {
+    state.keys.ready().await;
+    axum::Json(serde_json::json!({ "keys": state.keys.keys() })).into_response()
+}
+
+async fn add_key(State(state): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+    let request: AddKey = required_body(&bytes)?;
+    let key = state
+        .keys
+        .add(request.alg, request.state)
+        .await
+        .map_err(key_error)?;
+    Ok((StatusCode::CREATED, axum::Json(key)).into_response())
+}
+
+async fn rotate(State(state): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+    let request: Rotate = body(&bytes)?;
+    if let Some(kid) = &request.kid {
+        check_kid(kid)?;
+    }
+    let key = state
+        .keys
+        .rotate(request.kid.as_deref())
+        .await
+        .map_err(key_error)?;
+    Ok(axum::Json(key).into_response())
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Path(kid): Path<String>,
+) -> Result<Response, ApiError> {
+    check_kid(&kid)?;
+    let key = state.keys.revoke(&kid).await.map_err(key_error)?;
+    Ok(axum::Json(key).into_response())
+}
+
+async fn standby_key(
+    State(state): State<AppState>,
+    Path(kid): Path<String>,
+) -> Result<Response, ApiError> {
+    check_kid(&kid)?;
+    let key = state.keys.standby(&kid).await.map_err(key_error)?;
+    Ok(axum::Json(key).into_response())
+}
+
+async fn mint(State(state): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+    let request: MintRequest = body(&bytes)?;
+    state.keys.ready().await;
+    match crate::mint::mint(&state, &request) {
+        Ok(minted) => Ok(axum::Json(minted).into_response()),
+        Err(MintError::Invalid(m)) => Err(ApiError::bad_request("validation_failed", m)),
+        Err(MintError::UnknownKey(kid)) => Err(ApiError::not_found(
+            "not_found",
+            format!("No key with kid {kid:?}"),
+        )),
+        Err(MintError::Signing(e)) => Err(key_error(e)),
+    }
+}
+
+async fn counters(State(state): State<AppState>) -> Response {
+    axum::Json(state.counters.snapshot()).into_response()
+}
+
+async fn reset_counters(State(state): State<AppState>) -> StatusCode {
+    state.counters.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_fault(State(state): State<AppState>) -> Response {
+    axum::Json(serde_json::json!({ "fault": state.faults.active() })).into_response()
+}
+
+async fn inject_fault(State(state): State<AppState>, bytes: Bytes) -> Result<StatusCode, ApiError> {
+    let fault: JwksFault = required_body(&bytes)?;
+    fault
+        .validate()
+        .map_err(|m| ApiError::bad_request("validation_failed", m))?;
+    state.faults.inject(fault);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn clear_faults(State(state): State<AppState>) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+fn clock_info(state: &AppState) -> ClockInfo {
+    ClockInfo {
+        now: state.clock.now_unix(),
+        offset_seconds: state.clock.offset(),
+    }
+}
+
+async fn get_clock(State(state): State<AppState>) -> Response {
+    axum::Json(clock_info(&state)).into_response()
+}
+
+async fn set_clock(State(state): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+    let request: SetClock = required_body(&bytes)?;
+    if request.offset_seconds.abs() > MAX_CLOCK_OFFSET_SECONDS {
+        return Err(ApiError::bad_request(
+            "validation_failed",
+            format!("offset_seconds must be within ±{MAX_CLOCK_OFFSET_SECONDS}"),
+        ));
+    }
+    state.clock.set_offset(request.offset_seconds);
+    Ok(axum::Json(clock_info(&state)).into_response())
+}
