@@ -28,6 +28,8 @@ mod defect;
 mod header;
 mod json;
 pub mod jwks;
+#[cfg(test)]
+mod kat;
 mod keys;
 mod policy;
 mod rejection;
