@@ -96,26 +96,48 @@ async fn valid_token_passes_and_policy_forbids() {
     let app = app().await;
     let token = app.fx.es256(&app.fx.claims());
     for scheme in ["Bearer", "bearer", "BEARER"] {
-        let a = app.get("/api/content", &[&format!("{scheme} {token}")]).await;
+        let a = app
+            .get("/api/content", &[&format!("{scheme} {token}")])
+            .await;
         assert_eq!(a.status, 200);
         assert_eq!(a.body["sub"], app.fx.claims()["sub"]);
     }
     let a = app.get("/api/admin", &[&format!("Bearer {token}")]).await;
     assert_eq!(a.status, 403);
-    assert_eq!(a.body, json!({"error":{"code":"FORBIDDEN","message":"Insufficient permissions"}}));
-    assert_eq!(a.challenge.as_deref(), Some("Bearer error=\"insufficient_scope\""));
-    let service = app.fx.es256(&app.fx.claims_with(json!({"role":"service_role"})));
-    assert_eq!(app.get("/api/admin", &[&format!("Bearer {service}")]).await.status, 200);
+    assert_eq!(
+        a.body,
+        json!({"error":{"code":"FORBIDDEN","message":"Insufficient permissions"}})
+    );
+    assert_eq!(
+        a.challenge.as_deref(),
+        Some("Bearer error=\"insufficient_scope\"")
+    );
+    let service = app
+        .fx
+        .es256(&app.fx.claims_with(json!({"role":"service_role"})));
+    assert_eq!(
+        app.get("/api/admin", &[&format!("Bearer {service}")])
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn expired_token_is_token_expired() {
     let app = app().await;
-    let token = app.fx.es256(&app.fx.claims_with(json!({"exp": NOW - 1, "iat": NOW - 100})));
+    let token = app.fx.es256(
+        &app.fx
+            .claims_with(json!({"exp": NOW - 1, "iat": NOW - 100})),
+    );
     let a = app.get("/api/content", &[&format!("Bearer {token}")]).await;
     assert_eq!(a.status, 401);
     assert_eq!(a.body["error"]["code"], "TOKEN_EXPIRED");
-    assert!(a.challenge.unwrap().starts_with("Bearer error=\"invalid_token\""));
+    assert!(
+        a.challenge
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\"")
+    );
 }
 
 #[tokio::test]
@@ -129,9 +151,21 @@ async fn a51_identical_bodies_no_reflection() {
     let tokens = vec![
         with_sig(&good, &broken),
         jwt(&json!({"alg":"none"}), &c, Signer::Empty),
-        jwt(&json!({"alg":"HS256","kid":"ec-1"}), &c, Signer::Hs256(b"public-key-as-secret-public-key-as")),
-        jwt(&json!({"alg":"HS256","kid":"../../dev/null"}), &c, Signer::Hs256(b"")),
-        jwt(&json!({"alg":"ES256","kid":"MARKER-kid"}), &c, Signer::Es256(&keys().attacker_ec)),
+        jwt(
+            &json!({"alg":"HS256","kid":"ec-1"}),
+            &c,
+            Signer::Hs256(b"public-key-as-secret-public-key-as"),
+        ),
+        jwt(
+            &json!({"alg":"HS256","kid":"../../dev/null"}),
+            &c,
+            Signer::Hs256(b""),
+        ),
+        jwt(
+            &json!({"alg":"ES256","kid":"MARKER-kid"}),
+            &c,
+            Signer::Es256(&keys().attacker_ec),
+        ),
         format!("{}.{}.{}", b64("not json"), b64(c.to_string()), "AAAA"),
         "garbage".to_owned(),
     ];
@@ -139,7 +173,10 @@ async fn a51_identical_bodies_no_reflection() {
         let a = app.get("/api/content", &[&format!("Bearer {t}")]).await;
         assert_eq!(a.status, 401);
         assert_eq!(a.body, unauthenticated(), "{t}");
-        assert_eq!(a.challenge.as_deref(), Some("Bearer error=\"invalid_token\""));
+        assert_eq!(
+            a.challenge.as_deref(),
+            Some("Bearer error=\"invalid_token\"")
+        );
         assert!(!a.body.to_string().contains("MARKER"));
     }
     for header in ["Basic dXNlcjpwYXNz", "Bearer", "Token abc"] {
