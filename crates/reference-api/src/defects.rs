@@ -1,0 +1,387 @@
+//! Seeded defects: real-world auth bugs the service can be started with (`--defect NAME`), so
+//! the conformance suite's mutation gate can prove it catches each one.
+//!
+//! Verifier-side defects live in `xauth-verifier` (feature `seeded-defects`) and are only passed
+//! through. Service-side defects are the branches in this file, each marked
+//! `// SEEDED DEFECT <name>`. All are off by default; the only way to switch one on is the
+//! command-line flag (or [`crate::Config::defects`] in-process), and the server logs a loud
+//! warning at start when any is on.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use xauth_verifier::Defect;
+
+use crate::error::ApiError;
+
+macro_rules! service_defects {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal, $desc:literal;)*) => {
+        /// One seeded service-side defect.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ServiceDefect {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ServiceDefect {
+            /// Every service defect, in a stable order.
+            pub const ALL: &'static [ServiceDefect] = &[$(ServiceDefect::$variant,)*];
+
+            /// The stable kebab-case name.
+            pub fn name(self) -> &'static str {
+                match self { $(ServiceDefect::$variant => $name,)* }
+            }
+
+            /// One line saying what goes wrong.
+            pub fn description(self) -> &'static str {
+                match self { $(ServiceDefect::$variant => $desc,)* }
+            }
+        }
+
+        impl FromStr for ServiceDefect {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s { $($name => Ok(ServiceDefect::$variant),)* _ => Err(()) }
+            }
+        }
+    };
+}
+
+service_defects! {
+    /// `TOKEN_EXPIRED` is answered as `UNAUTHENTICATED`.
+    ExpiredAsUnauthenticated => "expired-as-unauthenticated",
+        "an expired token is answered 401 UNAUTHENTICATED instead of 401 TOKEN_EXPIRED";
+    /// A policy failure is answered 401 instead of 403.
+    ForbiddenAs401 => "forbidden-as-401",
+        "a valid token without the required role is answered 401 instead of 403 FORBIDDEN";
+    /// No rate limiting at all.
+    NoRateLimit => "no-rate-limit",
+        "no rate limiting: floods are never answered 429";
+    /// 429 without `Retry-After`.
+    NoRetryAfter => "no-retry-after",
+        "429 RATE_LIMITED is sent without a Retry-After header";
+    /// The rate limit is keyed on the unverified token's `sub`.
+    RateLimitUnverifiedSub => "rate-limit-unverified-sub",
+        "rate limiting keys on the sub of the unverified token, so forged tokens throttle their victim";
+    /// A token that is not base64url/JSON answers 500.
+    Garbage500 => "garbage-500",
+        "a bearer token that is not base64url JSON crashes the handler (500 instead of 401)";
+    /// The refresh-token grant is proxied without its body.
+    ProxyDropsBody => "proxy-drops-body",
+        "the token proxy forwards grant_type=refresh_token requests without their body";
+}
+
+impl fmt::Display for ServiceDefect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One-line descriptions of the verifier-side defects (the verifier owns the names).
+fn verifier_description(d: Defect) -> &'static str {
+    match d.name() {
+        "alg-none" => "unsigned tokens with alg \"none\" are accepted",
+        "hs256-public-key" => {
+            "HS256 tokens verified with the JWKS public key as the HMAC secret (alg confusion)"
+        }
+        "ignore-exp" => "exp is not checked: expired tokens are accepted",
+        "leeway-15m" => "a 15-minute clock leeway, whatever is configured",
+        "ignore-nbf" => "nbf is not checked: not-yet-valid tokens are accepted",
+        "ignore-iss" => "iss is not checked: tokens of any issuer are accepted",
+        "ignore-aud" => "aud is not checked: tokens for any audience are accepted",
+        "expired-before-signature" => {
+            "exp is checked before the signature, so forged expired tokens get TOKEN_EXPIRED"
+        }
+        "kid-ignored" => "kid is ignored: the first key of the algorithm's family is used",
+        "trust-embedded-jwk" => "a jwk header member is trusted as the verification key",
+        "follow-jku" => "a jku header URL is fetched and its keys trusted",
+        "psychic-ecdsa" => "ES256 signatures with r = s = 0 are accepted (CVE-2022-21449)",
+        "der-ecdsa" => "DER-encoded ES256 signatures are accepted",
+        "ignore-crit" => "the crit header is ignored",
+        "jwks-fetch-once" => "the JWKS is fetched once and never refreshed",
+        "jwks-no-cooldown" => "every unknown kid refetches the JWKS (no cooldown)",
+        "jwks-no-cache" => "the JWKS is fetched for every token (no cache)",
+        _ => "a seeded verifier defect",
+    }
+}
+
+/// One entry of the defect registry printed by `--list-defects`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefectInfo {
+    /// The stable name.
+    pub name: &'static str,
+    /// `"verifier"` or `"service"`.
+    pub side: &'static str,
+    /// What goes wrong.
+    pub description: &'static str,
+}
+
+/// Every seeded defect, verifier-side first, in a stable order.
+///
+/// ```
+/// let all = xauth_reference::defects::registry();
+/// assert!(all.iter().any(|d| d.name == "alg-none" && d.side == "verifier"));
+/// assert!(all.iter().any(|d| d.name == "garbage-500" && d.side == "service"));
+/// ```
+pub fn registry() -> Vec<DefectInfo> {
+    let verifier = Defect::ALL.iter().map(|d| DefectInfo {
+        name: d.name(),
+        side: "verifier",
+        description: verifier_description(*d),
+    });
+    let service = ServiceDefect::ALL.iter().map(|d| DefectInfo {
+        name: d.name(),
+        side: "service",
+        description: d.description(),
+    });
+    verifier.chain(service).collect()
+}
+
+/// A defect name that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown defect {name:?}; valid names: {}", valid_names().join(", "))]
+pub struct UnknownDefect {
+    /// The offending name (truncated to 64 characters).
+    pub name: String,
+}
+
+/// All valid defect names.
+pub fn valid_names() -> Vec<&'static str> {
+    registry().into_iter().map(|d| d.name).collect()
+}
+
+/// The defects switched on for one server. Empty by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Defects {
+    verifier: Vec<Defect>,
+    service: BTreeSet<ServiceDefect>,
+}
+
+impl Defects {
+    /// No defects.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Parses defect names (verifier or service side).
+    ///
+    /// ```
+    /// use xauth_reference::defects::{Defects, ServiceDefect};
+    /// let d = Defects::parse(["no-rate-limit", "alg-none"]).unwrap();
+    /// assert!(d.has(ServiceDefect::NoRateLimit));
+    /// assert!(Defects::parse(["nope"]).is_err());
+    /// ```
+    pub fn parse<I, S>(names: I) -> Result<Self, UnknownDefect>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut out = Defects::default();
+        for name in names {
+            out.insert(name.as_ref())?;
+        }
+        Ok(out)
+    }
+
+    /// Switches on one defect by name.
+    pub fn insert(&mut self, name: &str) -> Result<(), UnknownDefect> {
+        if let Ok(s) = name.parse::<ServiceDefect>() {
+            self.service.insert(s);
+        } else if let Ok(v) = name.parse::<Defect>() {
+            if !self.verifier.contains(&v) {
+                self.verifier.push(v);
+            }
+        } else {
+            return Err(UnknownDefect {
+                name: name.chars().take(64).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a service defect is on.
+    pub fn has(&self, d: ServiceDefect) -> bool {
+        self.service.contains(&d)
+    }
+
+    /// The verifier defects to pass to `VerifierConfig::defect`.
+    pub fn verifier(&self) -> &[Defect] {
+        &self.verifier
+    }
+
+    /// Whether no defect at all is on.
+    pub fn is_empty(&self) -> bool {
+        self.verifier.is_empty() && self.service.is_empty()
+    }
+
+    /// Names of every defect switched on.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.verifier
+            .iter()
+            .map(|d| d.name())
+            .chain(self.service.iter().map(|d| d.name()))
+            .collect()
+    }
+
+    // ---- the service-side defect branches ------------------------------------------------
+
+    /// Maps a `TOKEN_EXPIRED` answer.
+    pub(crate) fn expired_error(&self) -> ApiError {
+        if self.has(ServiceDefect::ExpiredAsUnauthenticated) {
+            // SEEDED DEFECT expired-as-unauthenticated
+            return ApiError::Unauthenticated {
+                token_presented: true,
+            };
+        }
+        ApiError::TokenExpired
+    }
+
+    /// Maps a policy failure.
+    pub(crate) fn forbidden_error(&self) -> ApiError {
+        if self.has(ServiceDefect::ForbiddenAs401) {
+            // SEEDED DEFECT forbidden-as-401
+            return ApiError::Unauthenticated {
+                token_presented: true,
+            };
+        }
+        ApiError::Forbidden
+    }
+
+    /// Whether requests are rate limited at all.
+    pub(crate) fn rate_limiting(&self) -> bool {
+        // SEEDED DEFECT no-rate-limit (when on)
+        !self.has(ServiceDefect::NoRateLimit)
+    }
+
+    /// Whether 429 answers carry `Retry-After`.
+    pub(crate) fn send_retry_after(&self) -> bool {
+        // SEEDED DEFECT no-retry-after (when on)
+        !self.has(ServiceDefect::NoRetryAfter)
+    }
+
+    /// The subject to rate-limit on *before* verification: `Some` only under the defect.
+    pub(crate) fn unverified_sub(&self, token: &str) -> Option<String> {
+        if !self.has(ServiceDefect::RateLimitUnverifiedSub) {
+            return None;
+        }
+        // SEEDED DEFECT rate-limit-unverified-sub: trusts the payload before the signature.
+        let payload = token.split('.').nth(1)?;
+        let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let sub = value.get("sub")?.as_str()?;
+        (!sub.is_empty() && sub.len() <= 256).then(|| sub.to_owned())
+    }
+
+    /// `Some(500)` for a token that is not three base64url JSON segments, under the defect.
+    pub(crate) fn garbage_error(&self, token: &str) -> Option<ApiError> {
+        if !self.has(ServiceDefect::Garbage500) {
+            return None;
+        }
+        // SEEDED DEFECT garbage-500: a decoding failure escapes as an internal error.
+        let mut parts = token.split('.');
+        let ok = (|| {
+            let header = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
+            let payload = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
+            parts.next()?;
+            serde_json::from_slice::<serde_json::Value>(&header).ok()?;
+            serde_json::from_slice::<serde_json::Value>(&payload).ok()?;
+            Some(())
+        })();
+        ok.is_none().then_some(ApiError::Internal)
+    }
+
+    /// The body forwarded to the auth server's token endpoint.
+    pub(crate) fn proxied_body(&self, grant_type: Option<&str>, body: Bytes) -> Bytes {
+        if self.has(ServiceDefect::ProxyDropsBody) && grant_type == Some("refresh_token") {
+            // SEEDED DEFECT proxy-drops-body
+            return Bytes::new();
+        }
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_has_every_contract_name_once() {
+        let names = valid_names();
+        for n in [
+            "alg-none",
+            "hs256-public-key",
+            "ignore-exp",
+            "leeway-15m",
+            "ignore-nbf",
+            "ignore-iss",
+            "ignore-aud",
+            "expired-before-signature",
+            "kid-ignored",
+            "trust-embedded-jwk",
+            "follow-jku",
+            "psychic-ecdsa",
+            "der-ecdsa",
+            "ignore-crit",
+            "jwks-fetch-once",
+            "jwks-no-cooldown",
+            "jwks-no-cache",
+            "expired-as-unauthenticated",
+            "forbidden-as-401",
+            "no-rate-limit",
+            "no-retry-after",
+            "rate-limit-unverified-sub",
+            "garbage-500",
+            "proxy-drops-body",
+        ] {
+            assert_eq!(names.iter().filter(|x| **x == n).count(), 1, "{n}");
+        }
+        assert!(
+            registry()
+                .iter()
+                .all(|d| d.description != "a seeded verifier defect")
+        );
+    }
+
+    #[test]
+    fn unknown_name_lists_valid_ones() {
+        let err = Defects::parse(["bogus"]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("bogus") && msg.contains("garbage-500") && msg.contains("alg-none"));
+    }
+
+    #[test]
+    fn branches_are_inert_by_default() {
+        let d = Defects::none();
+        assert_eq!(d.expired_error(), ApiError::TokenExpired);
+        assert_eq!(d.forbidden_error(), ApiError::Forbidden);
+        assert!(d.rate_limiting() && d.send_retry_after());
+        assert_eq!(d.unverified_sub("a.eyJzdWIiOiJ4In0.c"), None);
+        assert_eq!(d.garbage_error("null"), None);
+        assert_eq!(
+            d.proxied_body(Some("refresh_token"), Bytes::from_static(b"{}")),
+            Bytes::from_static(b"{}")
+        );
+    }
+
+    #[test]
+    fn branches_fire_when_on() {
+        let d = Defects::parse(ServiceDefect::ALL.iter().map(|d| d.name())).unwrap();
+        assert_eq!(
+            d.unverified_sub("a.eyJzdWIiOiJ4In0.c").as_deref(),
+            Some("x")
+        );
+        assert_eq!(d.garbage_error("null"), Some(ApiError::Internal));
+        assert_eq!(d.garbage_error("e30.e30.x"), None);
+        assert!(
+            d.proxied_body(Some("refresh_token"), Bytes::from_static(b"{}"))
+                .is_empty()
+        );
+        assert!(
+            !d.proxied_body(Some("password"), Bytes::from_static(b"{}"))
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! The HTTP server: hyper HTTP/1.1 with bounded heads, connection cap, peer-address injection
+//! and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+use crate::config::{Config, ConfigError, Limits};
+use crate::routes::router;
+use crate::state::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Invalid configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The port could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A running server (see [`spawn`]). Dropping it does not stop the server; call
+/// [`ServerHandle::shutdown`].
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets open requests finish (bounded by the grace period) and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Builds the app, binds `config.bind:config.port` and serves in a background task.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = xauth_reference::spawn(xauth_reference::Config::new("http://127.0.0.1:54321")?).await?;
+/// println!("listening on {}", server.url());
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub async fn spawn(config: Config) -> Result<ServerHandle, StartError> {
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (listener, app, limits) = prepare(&config).await?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: SocketAddr::new(config.bind, config.port),
+        source,
+    })?;
+    let task = tokio::spawn(run(listener, app, limits, async move {
+        let _ = stop_rx.await;
+    }));
+    Ok(ServerHandle {
+        addr,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+/// Builds the app, binds and serves until `shutdown` completes, then drains gracefully.
+/// `on_listen` is called with the bound address once the server accepts connections.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<(), StartError> {
+    let (listener, app, limits) = prepare(&config).await?;
+    if let Ok(addr) = listener.local_addr() {
+        on_listen(addr);
+    }
+    run(listener, app, limits, shutdown).await;
+    Ok(())
+}
+
+async fn prepare(config: &Config) -> Result<(TcpListener, Router, Limits), StartError> {
+    if !config.defects.is_empty() {
+        tracing::warn!(
+            defects = ?config.defects.names(),
+            "SEEDED DEFECTS ARE ON: this server is deliberately insecure; never expose it"
+        );
+    }
+    let state = AppState::new(config)?;
+    let app = router(state, config.limits.request_timeout);
+    let addr = SocketAddr::new(config.bind, config.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    Ok((listener, app, config.limits.clone()))
+}
+
+async fn run(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    tokio::pin!(shutdown);
+
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(req)
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: draining open connections");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!("grace period over; closing remaining connections");
+        }
+    }
+}

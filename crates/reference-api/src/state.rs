@@ -1,0 +1,85 @@
+//! Shared server state.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use xauth_verifier::{Policy, Verifier};
+
+use crate::config::{Config, ConfigError};
+use crate::defects::Defects;
+use crate::proxy::TokenProxy;
+use crate::ratelimit::Limiters;
+
+/// Request counters, reported by `GET /api/admin/stats`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests that passed authentication, rate limiting and the policy.
+    pub granted: AtomicU64,
+    /// Requests without a valid token.
+    pub rejected: AtomicU64,
+    /// Requests answered 429.
+    pub rate_limited: AtomicU64,
+    /// Requests forwarded to the auth server.
+    pub proxied: AtomicU64,
+}
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The contents of [`AppState`].
+pub struct Inner {
+    /// The token verifier.
+    pub verifier: Verifier,
+    /// Rate limiters.
+    pub limiters: Limiters,
+    /// Seeded defects.
+    pub defects: Defects,
+    /// The token proxy.
+    pub proxy: TokenProxy,
+    /// Counters.
+    pub stats: Stats,
+    /// `GET /api/content`: role `authenticated` or `service_role`.
+    pub content_policy: Policy,
+    /// `GET /api/admin/stats`: role `service_role`.
+    pub admin_policy: Policy,
+    /// Start time.
+    pub started: Instant,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state for `config`.
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        let verifier = Verifier::new(config.verifier_config()?)
+            .map_err(|e| ConfigError::Verifier(e.to_string()))?;
+        let proxy = TokenProxy::new(
+            config.token_url(),
+            config.limits.upstream_timeout,
+            config.limits.max_body_bytes,
+            config.limits.max_upstream_body_bytes,
+        )
+        .map_err(|e| ConfigError::Verifier(format!("HTTP client: {e}")))?;
+        Ok(AppState(Arc::new(Inner {
+            verifier,
+            limiters: Limiters::new(
+                config.subject_rate,
+                config.ip_rate,
+                config.rate_clock.clone(),
+            ),
+            defects: config.defects.clone(),
+            proxy,
+            stats: Stats::default(),
+            content_policy: Policy::require_role(["authenticated", "service_role"]),
+            admin_policy: Policy::require_role(["service_role"]),
+            started: Instant::now(),
+        })))
+    }
+}
