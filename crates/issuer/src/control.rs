@@ -162,6 +162,12 @@ async fn list_keys(State(state): State<AppState>) -> Response {
 
 async fn add_key(State(state): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
     let request: AddKey = required_body(&bytes)?;
+    if !matches!(request.state, KeyState::Standby | KeyState::Current) {
+        return Err(ApiError::bad_request(
+            "validation_failed",
+            "a new key starts as standby or current",
+        ));
+    }
     let key = state
         .keys
         .add(request.alg, request.state)
