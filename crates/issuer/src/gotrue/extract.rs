@@ -112,10 +112,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::bad_json("unexpected end of JSON input"));
     }
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(ApiError::bad_json)?;
-    let value = if value.is_null() {
-        serde_json::Value::Object(serde_json::Map::new())
-    } else {
-        value
+    let value = match value {
+        serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
+        serde_json::Value::Object(_) => value,
+        other => {
+            let kind = match other {
+                serde_json::Value::Array(_) => "array",
+                serde_json::Value::String(_) => "string",
+                serde_json::Value::Number(_) => "number",
+                _ => "bool",
+            };
+            return Err(ApiError::bad_json(format_args!(
+                "json: cannot unmarshal {kind} into Go value of type object"
+            )));
+        }
     };
     serde_json::from_value(value).map_err(ApiError::bad_json)
 }
@@ -152,6 +162,8 @@ mod tests {
     fn json_parsing_never_panics_and_matches_go() {
         assert!(parse_json::<P>(b"").is_err());
         assert!(parse_json::<P>(b"[]").is_err());
+        assert!(parse_json::<P>(b"[\"a@b.c\"]").is_err());
+        assert!(parse_json::<P>(b"\"x\"").is_err());
         assert!(parse_json::<P>(b"{\"email\":5}").is_err());
         assert_eq!(parse_json::<P>(b"null").unwrap().email, None);
         assert_eq!(
