@@ -22,9 +22,15 @@ before(async () => {
     child.once('exit', (code) => reject(new Error(`issuer exited early with ${code}`)));
     lines.on('line', (line) => {
       try {
-        const parsed = JSON.parse(line);
+        // The same keys `supabase status -o json` prints.
+        const status = JSON.parse(line);
         clearTimeout(timer);
-        resolve(parsed);
+        resolve({
+          api_url: status.API_URL,
+          jwks_url: status.JWKS_URL,
+          anon_key: status.ANON_KEY,
+          service_role_key: status.SERVICE_ROLE_KEY,
+        });
       } catch {
         // not the status line
       }
@@ -37,8 +43,19 @@ after(() => {
   child?.kill('SIGTERM');
 });
 
+// Node 20 has no global WebSocket and supabase-js's realtime client insists on one at
+// construction; these tests never open a realtime channel, so a stand-in class suffices.
+class NoRealtime {
+  constructor() {
+    throw new Error('realtime is not used by these tests');
+  }
+}
+
 const client = (key = info.anon_key) =>
-  createClient(info.api_url, key, { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } });
+  createClient(info.api_url, key, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    realtime: { transport: globalThis.WebSocket ?? NoRealtime },
+  });
 
 /** Calls the issuer's control API. */
 async function control(method, path, body) {
@@ -135,9 +152,12 @@ test('refreshSession rotates the refresh token; reuse after the interval revokes
     const reuse = await client().auth.refreshSession({ refresh_token: first.data.session.refresh_token });
     assert.ok(reuse.error instanceof AuthApiError, `got ${reuse.error}`);
     assert.equal(reuse.error.code, 'refresh_token_already_used');
-    // The family is revoked: the newest token is dead too.
+    // The family is revoked: the newest token is dead too, once its own reuse interval (GoTrue
+    // bumps updated_at when it revokes the family) has passed.
+    await control('POST', '/clock', { offset_seconds: 120 });
     const after = await client().auth.refreshSession({ refresh_token: second.data.session.refresh_token });
-    assert.ok(after.error, 'the family was not revoked');
+    assert.ok(after.error instanceof AuthApiError, `the family was not revoked: ${after.error}`);
+    assert.equal(after.error.code, 'refresh_token_already_used');
   } finally {
     await control('POST', '/clock', { offset_seconds: 0 });
   }
@@ -154,15 +174,33 @@ test('signOut revokes the session: its refresh token is not found afterwards', a
   assert.equal(refresh.error.code, 'refresh_token_not_found');
 });
 
+test('getUser with a signed-out session is AuthSessionMissingError, as auth-js expects', async () => {
+  const supabase = client();
+  const { email, password } = await newUser();
+  const { data } = await supabase.auth.signInWithPassword({ email, password });
+  const other = client();
+  await other.auth.setSession({ access_token: data.session.access_token, refresh_token: data.session.refresh_token });
+  assert.equal((await other.auth.signOut({ scope: 'global' })).error, null);
+  const { error } = await supabase.auth.getUser(data.session.access_token);
+  assert.ok(error, 'getUser succeeded for a signed-out session');
+  assert.equal(error.name, 'AuthSessionMissingError');
+});
+
 test('after a key rotation getClaims and jose verify tokens from the new key', async () => {
   const { email, password } = await newUser();
   const before = await client().auth.signInWithPassword({ email, password });
   const oldKid = decodeProtectedHeader(before.data.session.access_token).kid;
+  const standby = (await control('GET', '/keys')).keys.find((k) => k.state === 'standby');
   await control('POST', '/keys/rotate', {});
   const supabase = client();
   const afterRotation = await supabase.auth.signInWithPassword({ email, password });
   const header = decodeProtectedHeader(afterRotation.data.session.access_token);
   assert.notEqual(header.kid, oldKid);
+  if (standby) {
+    // The default standby key is RS256: this exercises WebCrypto's RSASSA-PKCS1-v1_5 import too.
+    assert.equal(header.kid, standby.kid);
+    assert.equal(header.alg, standby.alg);
+  }
   const claims = await supabase.auth.getClaims();
   assert.equal(claims.error, null);
   const jwks = createRemoteJWKSet(new URL(info.jwks_url));
