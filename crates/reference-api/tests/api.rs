@@ -74,7 +74,10 @@ async fn every_invalid_token_gets_the_identical_401() {
     let good = env.user_token();
     let other_issuer = env.token(json!({"iss": "https://evil.example/auth/v1"}));
     let other_aud = env.token(json!({"aud": "other"}));
-    let injected = with_payload(&good, &json!({"sub": "<script>MARKER-1337</script>", "role": "service_role"}));
+    let injected = with_payload(
+        &good,
+        &json!({"sub": "<script>MARKER-1337</script>", "role": "service_role"}),
+    );
     let authorizations = vec![
         "Bearer".to_owned(),
         "Bearer ".to_owned(),
@@ -129,7 +132,10 @@ async fn duplicate_authorization_headers_are_refused() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
-    assert_eq!(resp.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
     env.shutdown().await;
 }
 
@@ -138,7 +144,9 @@ async fn bearer_scheme_is_case_insensitive() {
     let env = start(|_| {}).await;
     let good = env.user_token();
     for scheme in ["bearer", "BEARER", "bEaReR"] {
-        let resp = env.get_with("/api/content", &format!("{scheme} {good}")).await;
+        let resp = env
+            .get_with("/api/content", &format!("{scheme} {good}"))
+            .await;
         assert_eq!(resp.status(), 200, "{scheme}");
     }
     env.shutdown().await;
@@ -180,7 +188,12 @@ async fn hs256_is_refused_without_a_configured_secret() {
     let hs = env.hs256_token(json!({}));
     let (status, code, _) = error_code(env.get("/api/content", Some(&hs)).await).await;
     assert_eq!((status, code.as_str()), (401, "UNAUTHENTICATED"));
-    assert_eq!(env.get("/api/content", Some(&env.user_token())).await.status(), 200);
+    assert_eq!(
+        env.get("/api/content", Some(&env.user_token()))
+            .await
+            .status(),
+        200
+    );
     env.shutdown().await;
 }
 
@@ -203,7 +216,11 @@ async fn raw(addr: std::net::SocketAddr, request: Vec<u8>) -> String {
     let _ = s.write_all(&request).await;
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf)).await;
-    String::from_utf8_lossy(&buf).lines().next().unwrap_or("").to_owned()
+    String::from_utf8_lossy(&buf)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -221,7 +238,9 @@ async fn oversized_headers_are_431_and_the_server_survives() {
         );
     }
     // Bearer + 100k periods within the header limit → fast 401, never 5xx.
-    let resp = env.get_with("/api/content", &format!("Bearer {}", ".".repeat(12_000))).await;
+    let resp = env
+        .get_with("/api/content", &format!("Bearer {}", ".".repeat(12_000)))
+        .await;
     assert_eq!(resp.status(), 401);
     assert_eq!(env.get("/health", None).await.status(), 200);
     env.shutdown().await;
@@ -275,5 +294,8 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let resp = in_flight.await.unwrap().unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "{\"ok\":true}");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still listening");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still listening"
+    );
 }

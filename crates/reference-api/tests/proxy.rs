@@ -81,12 +81,32 @@ async fn gotrue_errors_come_back_unchanged() {
     let direct = format!("{}/auth/v1", env.issuer.base_url());
     let proxy = env.url("/api/auth/v1");
     let cases: Vec<(&str, Option<&str>, Option<&str>, Value)> = vec![
-        ("password", Some(&anon), None, json!({"email": EMAIL, "password": "wrong"})),
-        ("password", Some(&anon), Some("2024-01-01"), json!({"email": EMAIL, "password": "wrong"})),
-        ("refresh_token", Some(&anon), Some("2024-01-01"), json!({"refresh_token": "abcdefghijkl"})),
+        (
+            "password",
+            Some(&anon),
+            None,
+            json!({"email": EMAIL, "password": "wrong"}),
+        ),
+        (
+            "password",
+            Some(&anon),
+            Some("2024-01-01"),
+            json!({"email": EMAIL, "password": "wrong"}),
+        ),
+        (
+            "refresh_token",
+            Some(&anon),
+            Some("2024-01-01"),
+            json!({"refresh_token": "abcdefghijkl"}),
+        ),
         ("refresh_token", Some(&anon), None, json!({})),
         ("nonsense", Some(&anon), None, json!({})),
-        ("password", None, None, json!({"email": EMAIL, "password": PASSWORD})),
+        (
+            "password",
+            None,
+            None,
+            json!({"email": EMAIL, "password": PASSWORD}),
+        ),
     ];
     for (grant, key, version, body) in cases {
         let a = post_token(&env.http, &direct, grant, key, version, body.clone()).await;
@@ -134,7 +154,10 @@ async fn exactly_the_client_headers_query_and_body_are_forwarded() {
                 .insert_header("x-sb-error-code", "teapot")
                 .insert_header("x-supabase-api-version", "2024-01-01")
                 .insert_header("sb-auth-user-id", "u-1")
-                .set_body_raw(r#"{"code":"teapot","message":"short and stout"}"#, "application/json"),
+                .set_body_raw(
+                    r#"{"code":"teapot","message":"short and stout"}"#,
+                    "application/json",
+                ),
         )
         .expect(1)
         .mount(&upstream)
@@ -143,7 +166,10 @@ async fn exactly_the_client_headers_query_and_body_are_forwarded() {
         .await
         .unwrap();
     let resp = client()
-        .post(format!("{}/api/auth/v1/token?grant_type=password", api.url()))
+        .post(format!(
+            "{}/api/auth/v1/token?grant_type=password",
+            api.url()
+        ))
         .header("apikey", "anon-key")
         .header("authorization", "Bearer anon-key")
         .header("content-type", "application/json;charset=UTF-8")
@@ -160,7 +186,10 @@ async fn exactly_the_client_headers_query_and_body_are_forwarded() {
     assert_eq!(resp.headers()["x-supabase-api-version"], "2024-01-01");
     assert_eq!(resp.headers()["sb-auth-user-id"], "u-1");
     assert_eq!(resp.headers()["content-type"], "application/json");
-    assert_eq!(resp.text().await.unwrap(), r#"{"code":"teapot","message":"short and stout"}"#);
+    assert_eq!(
+        resp.text().await.unwrap(),
+        r#"{"code":"teapot","message":"short and stout"}"#
+    );
     // Headers outside the list are not forwarded.
     let seen = &upstream.received_requests().await.unwrap()[0];
     assert!(seen.headers.get("cookie").is_none());
@@ -173,7 +202,9 @@ async fn exactly_the_client_headers_query_and_body_are_forwarded() {
 async fn redirects_are_relayed_not_followed() {
     let upstream = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(302).insert_header("location", "http://127.0.0.1:1/elsewhere"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "http://127.0.0.1:1/elsewhere"),
+        )
         .mount(&upstream)
         .await;
     let api = xauth_reference::spawn(xauth_reference::Config::new(&upstream.uri()).unwrap())
@@ -185,7 +216,10 @@ async fn redirects_are_relayed_not_followed() {
         .build()
         .unwrap();
     let resp = http
-        .post(format!("{}/api/auth/v1/token?grant_type=password", api.url()))
+        .post(format!(
+            "{}/api/auth/v1/token?grant_type=password",
+            api.url()
+        ))
         .send()
         .await
         .unwrap();
@@ -207,7 +241,10 @@ async fn upstream_down_is_502_in_our_envelope() {
     .await
     .unwrap();
     let resp = client()
-        .post(format!("{}/api/auth/v1/token?grant_type=password", api.url()))
+        .post(format!(
+            "{}/api/auth/v1/token?grant_type=password",
+            api.url()
+        ))
         .body("{}")
         .send()
         .await
@@ -228,7 +265,10 @@ async fn slow_upstream_is_504_within_the_bound() {
     let api = xauth_reference::spawn(config).await.unwrap();
     let started = Instant::now();
     let resp = client()
-        .post(format!("{}/api/auth/v1/token?grant_type=refresh_token", api.url()))
+        .post(format!(
+            "{}/api/auth/v1/token?grant_type=refresh_token",
+            api.url()
+        ))
         .body("{}")
         .send()
         .await
@@ -253,7 +293,12 @@ async fn bodies_are_bounded_both_ways() {
         .unwrap();
     let url = format!("{}/api/auth/v1/token?grant_type=password", api.url());
     // Request body over the limit: 413, upstream never called.
-    let resp = client().post(&url).body("x".repeat(65 * 1024)).send().await.unwrap();
+    let resp = client()
+        .post(&url)
+        .body("x".repeat(65 * 1024))
+        .send()
+        .await
+        .unwrap();
     let (status, code, _) = error_code(resp).await;
     assert_eq!((status, code.as_str()), (413, "PAYLOAD_TOO_LARGE"));
     assert!(upstream.received_requests().await.unwrap().is_empty());

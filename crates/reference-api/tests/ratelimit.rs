@@ -25,7 +25,10 @@ async fn subject_budget_runs_out_then_resets() {
     for remaining in [2, 1, 0] {
         let resp = env.get("/api/content", Some(&token)).await;
         assert_eq!(resp.status(), 200);
-        assert_eq!(resp.headers()["ratelimit"], format!("\"sub\";r={remaining};t={}", (3 - remaining) * 20).as_str());
+        assert_eq!(
+            resp.headers()["ratelimit"],
+            format!("\"sub\";r={remaining};t={}", (3 - remaining) * 20).as_str()
+        );
     }
     let resp = env.get("/api/content", Some(&token)).await;
     insta::assert_snapshot!("rate_limited_subject", render(resp).await);
@@ -84,7 +87,12 @@ async fn requests_without_a_valid_token_spend_the_ip_budget() {
         .unwrap();
     assert_eq!(resp.status(), 429);
     // Valid tokens from the same IP are not affected (they spend their subject's budget).
-    assert_eq!(env.get("/api/content", Some(&env.user_token())).await.status(), 200);
+    assert_eq!(
+        env.get("/api/content", Some(&env.user_token()))
+            .await
+            .status(),
+        200
+    );
     // The health route is never limited.
     assert_eq!(env.get("/health", None).await.status(), 200);
     env.clock.advance(Duration::from_secs(15));
@@ -101,14 +109,20 @@ async fn a_forged_flood_naming_the_victim_does_not_throttle_the_victim() {
     let forged = [
         bad_signature(&env.token_for(victim)),
         alg_none(&env.token_for(victim)),
-        with_payload(&env.user_token(), &json!({"sub": victim, "role": "authenticated"})),
+        with_payload(
+            &env.user_token(),
+            &json!({"sub": victim, "role": "authenticated"}),
+        ),
     ];
     for i in 0..30 {
         let resp = env.get("/api/content", Some(&forged[i % 3])).await;
         assert_eq!(resp.status(), 401);
     }
     for _ in 0..3 {
-        assert_eq!(env.get("/api/content", Some(&victim_token)).await.status(), 200);
+        assert_eq!(
+            env.get("/api/content", Some(&victim_token)).await.status(),
+            200
+        );
     }
     env.shutdown().await;
 }

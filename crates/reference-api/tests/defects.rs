@@ -1,0 +1,187 @@
+//! Each service-side seeded defect is observable over HTTP (and absent without its flag), and
+//! verifier-side defects are passed through to the verifier.
+
+mod support;
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::*;
+use xauth_reference::{Config, Defects};
+
+fn with(names: &'static [&'static str]) -> impl FnOnce(&mut Config) {
+    move |c| c.defects = Defects::parse(names).unwrap()
+}
+
+fn small_limits(c: &mut Config) {
+    c.subject_rate.limit = NonZeroU32::new(2).unwrap();
+    c.subject_rate.window = Duration::from_secs(60);
+    c.ip_rate.limit = NonZeroU32::new(2).unwrap();
+    c.ip_rate.window = Duration::from_secs(60);
+}
+
+#[tokio::test]
+async fn expired_as_unauthenticated() {
+    let env = start(with(&["expired-as-unauthenticated"])).await;
+    let (status, code, _) =
+        error_code(env.get("/api/content", Some(&env.expired_token())).await).await;
+    assert_eq!((status, code.as_str()), (401, "UNAUTHENTICATED"));
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn forbidden_as_401() {
+    let env = start(with(&["forbidden-as-401"])).await;
+    let anon = env.token(json!({"role": "anon"}));
+    let (status, code, _) = error_code(env.get("/api/content", Some(&anon)).await).await;
+    assert_eq!((status, code.as_str()), (401, "UNAUTHENTICATED"));
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_rate_limit() {
+    let env = start(|c| {
+        small_limits(c);
+        c.defects = Defects::parse(["no-rate-limit"]).unwrap();
+    })
+    .await;
+    let token = env.user_token();
+    for _ in 0..6 {
+        assert_eq!(env.get("/api/content", Some(&token)).await.status(), 200);
+        assert_eq!(env.get("/api/content", None).await.status(), 401);
+    }
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_retry_after() {
+    let env = start(|c| {
+        small_limits(c);
+        c.defects = Defects::parse(["no-retry-after"]).unwrap();
+    })
+    .await;
+    let token = env.user_token();
+    env.get("/api/content", Some(&token)).await;
+    env.get("/api/content", Some(&token)).await;
+    let resp = env.get("/api/content", Some(&token)).await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().get("retry-after").is_none());
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_unverified_sub_lets_forgeries_throttle_the_victim() {
+    let env = start(|c| {
+        small_limits(c);
+        c.defects = Defects::parse(["rate-limit-unverified-sub"]).unwrap();
+    })
+    .await;
+    let victim = "victim-1";
+    for _ in 0..3 {
+        env.get("/api/content", Some(&bad_signature(&env.token_for(victim))))
+            .await;
+    }
+    let (status, code, _) =
+        error_code(env.get("/api/content", Some(&env.token_for(victim))).await).await;
+    assert_eq!((status, code.as_str()), (429, "RATE_LIMITED"));
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn garbage_500() {
+    let env = start(with(&["garbage-500"])).await;
+    let (status, code, _) = error_code(env.get("/api/content", Some("null")).await).await;
+    assert_eq!((status, code.as_str()), (500, "INTERNAL_ERROR"));
+    // Well-formed tokens still behave.
+    assert_eq!(
+        env.get("/api/content", Some(&env.user_token()))
+            .await
+            .status(),
+        200
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn proxy_drops_body_breaks_refresh() {
+    let env = start(with(&["proxy-drops-body"])).await;
+    let anon = env.issuer.info().anon_key;
+    let post = |grant: &'static str, body: Value| {
+        env.http
+            .post(env.url(&format!("/api/auth/v1/token?grant_type={grant}")))
+            .header("apikey", &anon)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let resp = post("password", json!({"email": EMAIL, "password": PASSWORD}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let session: Value = resp.json().await.unwrap();
+    let resp = post(
+        "refresh_token",
+        json!({"refresh_token": session["refresh_token"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        resp.status(),
+        400,
+        "the refresh grant arrives without its body"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn verifier_defects_are_passed_to_the_verifier() {
+    let env = start(with(&["alg-none"])).await;
+    let unsigned = alg_none(&env.user_token());
+    assert_eq!(env.get("/api/content", Some(&unsigned)).await.status(), 200);
+    let token = env.token(json!({"role": "service_role"}));
+    let stats: Value = env
+        .get("/api/admin/stats", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["data"]["defects"], json!(["alg-none"]));
+    env.shutdown().await;
+}
+
+/// The same requests without any defect: the correct answers (so each test above fails on a
+/// correct server).
+#[tokio::test]
+async fn without_defects_every_probe_is_answered_correctly() {
+    let env = start(small_limits).await;
+    let (s, c, _) = error_code(env.get("/api/content", Some(&env.expired_token())).await).await;
+    assert_eq!((s, c.as_str()), (401, "TOKEN_EXPIRED"));
+    let anon = env.token(json!({"role": "anon"}));
+    assert_eq!(env.get("/api/content", Some(&anon)).await.status(), 403);
+    let (s, c, _) = error_code(env.get("/api/content", Some("null")).await).await;
+    assert_eq!((s, c.as_str()), (401, "UNAUTHENTICATED"));
+    let (s, _, _) = error_code(env.get("/api/content", None).await).await;
+    assert_eq!(s, 429, "the IP budget of 2 is spent by the two 401s above");
+    env.clock.advance(Duration::from_secs(60));
+    let unsigned = alg_none(&env.user_token());
+    assert_eq!(env.get("/api/content", Some(&unsigned)).await.status(), 401);
+    let victim = "victim-2";
+    for _ in 0..3 {
+        env.get("/api/content", Some(&bad_signature(&env.token_for(victim))))
+            .await;
+    }
+    assert_eq!(
+        env.get("/api/content", Some(&env.token_for(victim)))
+            .await
+            .status(),
+        200
+    );
+    let token = env.user_token();
+    env.get("/api/content", Some(&token)).await;
+    env.get("/api/content", Some(&token)).await;
+    let resp = env.get("/api/content", Some(&token)).await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().get("retry-after").is_some());
+    env.shutdown().await;
+}
