@@ -6,5 +6,15 @@
 //! [`context::RunContext`] (installed once per process before cucumber runs) and
 //! [`profile::Profile`] (what the implementation declares about itself).
 
+pub mod cli;
 pub mod context;
+pub mod expect_fail;
+pub mod feature_files;
+pub mod forge;
+pub mod issuer_boot;
+pub mod plan;
 pub mod profile;
+pub mod report;
+pub mod runner;
+pub mod spawn;
+pub mod stub;

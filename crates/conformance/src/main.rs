@@ -1,1 +1,35 @@
-fn main() {}
+//! `xauth-conformance`: see `xauth-conformance run --help`.
+
+use clap::Parser as _;
+use xauth_conformance::cli::{Cli, Command};
+use xauth_conformance::runner;
+
+/// The World whose steps run the scenarios.
+type SuiteWorld = xauth_conformance::runner::RunnerWorld;
+
+fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("xauth-conformance: error: cannot start the async runtime: {e}");
+            std::process::exit(runner::EXIT_SETUP);
+        }
+    };
+    let code = match cli.command {
+        Command::Run(args) => rt.block_on(runner::run::<SuiteWorld>(&args, &[])),
+        Command::StubTarget { port } => rt.block_on(xauth_conformance::stub::serve(port)),
+    };
+    drop(rt);
+    std::process::exit(code);
+}

@@ -1,0 +1,182 @@
+//! The command line of `xauth-conformance`.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Conformance suite for the Xentropy auth contract: proves that an HTTP API authenticates
+/// Supabase-issued JWTs correctly.
+///
+/// Exit status: 0 every scenario passed (or failed as expected), 1 a scenario failed,
+/// 2 usage or setup error (reported in one line before any scenario runs), 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "xauth-conformance", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the scenarios against an implementation.
+    Run(Box<RunArgs>),
+    /// A minimal stand-in implementation (200 on the readiness path, 401 elsewhere) used by the
+    /// runner's own tests; listens on 127.0.0.1:$PORT.
+    #[command(hide = true)]
+    StubTarget {
+        /// Port to listen on (default: env PORT).
+        #[arg(long, env = "PORT")]
+        port: u16,
+    },
+}
+
+/// `xauth-conformance run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Base URL of an already-running implementation, e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL", conflicts_with = "spawn")]
+    pub target: Option<url::Url>,
+
+    /// Start the implementation with this command (split like a shell would, run without a
+    /// shell) with SUPABASE_URL, SUPABASE_JWT_SECRET (when the profile enables legacy HS256) and
+    /// PORT in its environment; it must listen on 127.0.0.1:$PORT. Always stopped at the end.
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
+
+    /// Target profile (TOML). Default: the built-in default profile, equal to
+    /// fixtures/profiles/xentropy.toml (what xauth-reference does with no flags).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+
+    /// Address for the in-process fake issuer (use 127.0.0.1:0 for an ephemeral port).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:54321",
+        conflicts_with = "issuer"
+    )]
+    pub issuer_addr: SocketAddr,
+
+    /// Use an already-running issuer at this base URL instead of starting one (needs
+    /// --control-key).
+    #[arg(long, value_name = "URL", requires = "control_key")]
+    pub issuer: Option<url::Url>,
+
+    /// The running issuer's control key (its service_role key).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "XAUTH_CONTROL_KEY",
+        hide_env_values = true
+    )]
+    pub control_key: Option<String>,
+
+    /// Run only scenarios whose tags match this expression, e.g. '@algorithms and not @slow'
+    /// (and, or, not, parentheses).
+    #[arg(long, value_name = "EXPR")]
+    pub tags: Option<String>,
+
+    /// Directory of .feature files. Default: the repository's features/ directory when it
+    /// exists, else the feature files embedded in this binary.
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Write the JSON report (shape: `xauth-conformance/report/v1`) here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Scenarios known to fail, one per line ('Scenario name' or 'feature :: Scenario name';
+    /// '#' starts a comment). Their failures do not fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub expect_fail: Option<PathBuf>,
+
+    /// Fail the run (exit 1) when a scenario listed in --expect-fail passes or an entry matches
+    /// no scenario (default: report them as warnings).
+    #[arg(long)]
+    pub strict_expect_fail: bool,
+
+    /// Directory for the implementation's log (default: a fresh temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// Bound on one HTTP request made by a scenario.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Bound on one scenario.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub scenario_timeout: Duration,
+
+    /// How long --spawn waits for the readiness path to answer 2xx.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub ready_timeout: Duration,
+
+    /// How long a stopped implementation gets between SIGTERM and SIGKILL.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub stop_grace: Duration,
+
+    /// Scenarios run at the same time (scenarios tagged @serial always run alone).
+    #[arg(long, value_name = "N", default_value = "16")]
+    pub concurrency: NonZeroUsize,
+
+    /// Also run scenarios tagged @slow (skipped by default, with a note).
+    #[arg(long)]
+    pub slow: bool,
+
+    /// Never colour the terminal output.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+/// Parses `10s`, `500ms`, `2m` or a plain number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 10s, 500ms, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s or m)")),
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("{s:?} must be more than 0 and at most 24 hours"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

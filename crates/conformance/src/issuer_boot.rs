@@ -1,0 +1,159 @@
+//! The fake issuer for a run: started in-process on `--issuer-addr`, or attached to with
+//! `--issuer URL --control-key KEY` (its keys read from `GET /_control/v1/info`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::context::IssuerEndpoint;
+
+/// Why the issuer could not be started or reached.
+#[derive(Debug, thiserror::Error)]
+pub enum IssuerError {
+    /// The in-process issuer could not start (e.g. its port is taken).
+    #[error("cannot start the fake issuer on {addr}: {cause}")]
+    Start {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        cause: String,
+    },
+    /// A running issuer could not be reached or refused the control key.
+    #[error("cannot use the issuer at {url}: {cause}")]
+    Attach {
+        /// The control info URL.
+        url: String,
+        /// Why.
+        cause: String,
+    },
+}
+
+/// The issuer of a run; shut down on [`RunningIssuer::shutdown`] or drop.
+pub struct RunningIssuer {
+    endpoint: IssuerEndpoint,
+    handle: Option<xauth_issuer::IssuerHandle>,
+}
+
+impl RunningIssuer {
+    /// How scenarios reach it.
+    pub fn endpoint(&self) -> &IssuerEndpoint {
+        &self.endpoint
+    }
+
+    /// Whether it runs inside this process.
+    pub fn in_process(&self) -> bool {
+        self.handle.is_some()
+    }
+
+    /// Stops an in-process issuer (an attached one is left running).
+    pub async fn shutdown(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+}
+
+/// Starts the issuer in this process, listening on `addr` (port 0 = ephemeral).
+pub async fn start_in_process(addr: SocketAddr) -> Result<RunningIssuer, IssuerError> {
+    let start_err = |cause: String| IssuerError::Start { addr, cause };
+    let handle = xauth_issuer::Issuer::builder()
+        .listen(addr)
+        .spawn()
+        .await
+        .map_err(|e| start_err(e.to_string()))?;
+    let info = handle.info();
+    let base_url: url::Url = info
+        .api_url
+        .parse()
+        .map_err(|e: url::ParseError| start_err(format!("{}: {e}", info.api_url)))?;
+    let endpoint = IssuerEndpoint {
+        base_url,
+        control_key: info.service_role_key.clone(),
+        anon_key: info.anon_key,
+        service_role_key: info.service_role_key,
+        jwt_secret: Some(info.jwt_secret).filter(|s| !s.is_empty()),
+    };
+    Ok(RunningIssuer {
+        endpoint,
+        handle: Some(handle),
+    })
+}
+
+#[derive(Deserialize)]
+struct Info {
+    anon_key: String,
+    service_role_key: String,
+    #[serde(default)]
+    jwt_secret: Option<String>,
+}
+
+/// Attaches to a running issuer: reads `GET <base>/_control/v1/info` with the control key.
+pub async fn attach(
+    base_url: &url::Url,
+    control_key: &str,
+    timeout: Duration,
+) -> Result<RunningIssuer, IssuerError> {
+    let mut base_url = base_url.clone();
+    if !base_url.path().ends_with('/') {
+        let p = format!("{}/", base_url.path());
+        base_url.set_path(&p);
+    }
+    // Accept the Supabase URL with or without a trailing /auth/v1.
+    let trimmed = base_url
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/auth/v1")
+        .to_owned();
+    base_url.set_path(if trimmed.is_empty() { "/" } else { &trimmed });
+    let info_url = format!(
+        "{}/_control/v1/info",
+        base_url.as_str().trim_end_matches('/')
+    );
+    let fail = |cause: String| IssuerError::Attach {
+        url: info_url.clone(),
+        cause,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let resp = client
+        .get(&info_url)
+        .header("apikey", control_key)
+        .header("authorization", format!("Bearer {control_key}"))
+        .send()
+        .await
+        .map_err(|e| fail(crate::spawn::describe_reqwest(&e)))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(fail(format!(
+            "answered {status}{}",
+            if status.as_u16() == 401 {
+                " (wrong --control-key?)"
+            } else {
+                ""
+            }
+        )));
+    }
+    let body = resp.bytes().await.map_err(|e| fail(e.to_string()))?;
+    if body.len() > 64 * 1024 {
+        return Err(fail("info body larger than 64 KiB".to_owned()));
+    }
+    let info: Info =
+        serde_json::from_slice(&body).map_err(|e| fail(format!("unexpected info body: {e}")))?;
+    let mut base = base_url;
+    let p = base.path().trim_end_matches('/').to_owned();
+    base.set_path(&p);
+    Ok(RunningIssuer {
+        endpoint: IssuerEndpoint {
+            base_url: base,
+            control_key: control_key.to_owned(),
+            anon_key: info.anon_key,
+            service_role_key: info.service_role_key,
+            jwt_secret: info.jwt_secret.filter(|s| !s.is_empty()),
+        },
+        handle: None,
+    })
+}

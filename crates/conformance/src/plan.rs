@@ -1,0 +1,311 @@
+//! The run plan: every scenario of the feature files, parsed (and outlines expanded) before
+//! anything runs, with the runner's decision for each: run, skip (with a reason) or deselected
+//! by `--tags`.
+//!
+//! Parsing up front turns a broken feature file or an unknown requirement tag into a setup
+//! error (exit 2) and lets the report account for every selected scenario: one that never
+//! reports back is a failure ("not run"), never a silent hole.
+//!
+//! # Requirement tags
+//! Scenarios declare what the implementation must have for them to apply; the runner skips
+//! them (with the reason) when the profile says otherwise:
+//!
+//! | tag | runs when |
+//! |---|---|
+//! | `@needs-auth-proxy` | `routes.auth_proxy` is not `""` |
+//! | `@needs-hs256` | `legacy_hs256 = true` and the issuer has a legacy secret |
+//! | `@needs-no-hs256` | `legacy_hs256 = false` |
+//! | `@needs-rate-limit` | `rate_limit.enabled = true` |
+//! | `@needs-ip-rate-limit` | `rate_limit.enabled = true` and `[rate_limit.ip]` is present |
+//! | `@needs-rfc6750` | `strict.rfc6750_headers = true` |
+//! | `@needs-loopback` | the target is on a loopback address |
+//! | `@slow` | `--slow` is given |
+//!
+//! Any other `@needs-…` tag is a setup error, so a typo cannot silently skip a scenario.
+//! Scenarios that share issuer state (key rotation, JWKS faults, the clock) must be tagged
+//! `@serial`: cucumber then runs them alone.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use cucumber::gherkin;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::tag::Ext as _;
+use futures::StreamExt as _;
+
+use crate::profile::Profile;
+
+/// Identifies one (expanded) scenario: file, line, column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScenarioKey {
+    /// The feature file as cucumber's parser names it.
+    pub file: PathBuf,
+    /// 1-based line (outline rows: the row's line).
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+}
+
+impl ScenarioKey {
+    /// The key of a scenario of `feature`.
+    pub fn of(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Self {
+        Self {
+            file: feature.path.clone().unwrap_or_default(),
+            line: scenario.position.line,
+            col: scenario.position.col,
+        }
+    }
+}
+
+/// What the runner does with a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run it.
+    Run,
+    /// Skip it; the reason is reported.
+    Skip(String),
+    /// Not selected by `--tags`; not reported.
+    Deselected,
+}
+
+/// One scenario of the plan.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// Identity.
+    pub key: ScenarioKey,
+    /// The feature's name.
+    pub feature_name: String,
+    /// The feature file relative to the features directory.
+    pub feature_file: String,
+    /// The feature file's stem (`algorithms` for `algorithms.feature`).
+    pub feature_stem: String,
+    /// Name as written (outline rows: with placeholders replaced).
+    pub base_name: String,
+    /// Unique display name (outline rows with repeated names get their values appended).
+    pub name: String,
+    /// Tags of feature, rule and scenario, without `@`.
+    pub tags: Vec<String>,
+    /// The decision.
+    pub decision: Decision,
+}
+
+/// What the requirement tags are checked against.
+#[derive(Debug, Clone)]
+pub struct Requirements {
+    /// The profile.
+    pub profile: Profile,
+    /// Whether the issuer has a legacy HS256 secret.
+    pub issuer_has_secret: bool,
+    /// Whether the target is on loopback.
+    pub loopback: bool,
+    /// Whether `@slow` scenarios run.
+    pub slow: bool,
+}
+
+/// Known requirement tags.
+pub const REQUIREMENT_TAGS: &[&str] = &[
+    "needs-auth-proxy",
+    "needs-hs256",
+    "needs-no-hs256",
+    "needs-rate-limit",
+    "needs-ip-rate-limit",
+    "needs-rfc6750",
+    "needs-loopback",
+];
+
+impl Requirements {
+    /// `Ok(None)`: run; `Ok(Some(reason))`: skip; `Err`: unknown requirement tag.
+    pub fn check(&self, tags: &[String]) -> Result<Option<String>, String> {
+        let p = &self.profile;
+        for tag in tags {
+            let unmet = match tag.as_str() {
+                "needs-auth-proxy" => p
+                    .routes
+                    .auth_proxy
+                    .is_none()
+                    .then_some("the profile declares no auth proxy (routes.auth_proxy = \"\")"),
+                "needs-hs256" => (!p.legacy_hs256)
+                    .then_some("the profile disables legacy HS256 (legacy_hs256 = false)")
+                    .or((!self.issuer_has_secret)
+                        .then_some("the issuer has no legacy HS256 secret")),
+                "needs-no-hs256" => p
+                    .legacy_hs256
+                    .then_some("the profile enables legacy HS256 (legacy_hs256 = true)"),
+                "needs-rate-limit" => (!p.rate_limit.enabled)
+                    .then_some("the profile declares no rate limit (rate_limit.enabled = false)"),
+                "needs-ip-rate-limit" => (!p.rate_limit.enabled || p.rate_limit.ip.is_none())
+                    .then_some("the profile declares no per-IP rate limit ([rate_limit.ip])"),
+                "needs-rfc6750" => (!p.strict.rfc6750_headers).then_some(
+                    "the profile does not require RFC 6750 headers (strict.rfc6750_headers = false)",
+                ),
+                "needs-loopback" => (!self.loopback)
+                    .then_some("the target is not on a loopback address"),
+                "slow" => (!self.slow).then_some("@slow (run with --slow)"),
+                t if t.starts_with("needs-") => {
+                    return Err(format!(
+                        "unknown requirement tag @{t} (known: {})",
+                        REQUIREMENT_TAGS
+                            .iter()
+                            .map(|t| format!("@{t}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                _ => None,
+            };
+            if let Some(reason) = unmet {
+                return Ok(Some(format!("skipped: {reason}")));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A feature file does not parse.
+    #[error("feature file error: {0}")]
+    Parse(String),
+    /// Unknown requirement tag.
+    #[error("{file}:{line}: {message}")]
+    Tag {
+        /// File.
+        file: String,
+        /// Line.
+        line: usize,
+        /// Message.
+        message: String,
+    },
+    /// Bad `--tags`.
+    #[error("--tags {expr:?}: {message}")]
+    TagExpr {
+        /// The expression.
+        expr: String,
+        /// Why.
+        message: String,
+    },
+    /// No feature file at all.
+    #[error("no .feature files in {0}")]
+    Empty(String),
+}
+
+/// Parses a `--tags` expression (`@a and not (@b or @c)`).
+pub fn parse_tags(expr: &str) -> Result<TagOperation, PlanError> {
+    TagOperation::from_str(expr).map_err(|e| PlanError::TagExpr {
+        expr: expr.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Every scenario, in file order.
+    pub scenarios: Vec<Planned>,
+}
+
+impl Plan {
+    /// Parses every feature file under `dir` and decides for each scenario.
+    pub async fn make(
+        dir: &Path,
+        tag_filter: Option<&TagOperation>,
+        req: &Requirements,
+    ) -> Result<Self, PlanError> {
+        use cucumber::Parser as _;
+        let parser = cucumber::parser::Basic::new();
+        let mut features: Vec<gherkin::Feature> = Vec::new();
+        let mut stream = Box::pin(parser.parse(dir, cucumber::parser::basic::Cli::default()));
+        while let Some(f) = stream.next().await {
+            features.push(f.map_err(|e| PlanError::Parse(e.to_string()))?);
+        }
+        if features.is_empty() {
+            return Err(PlanError::Empty(dir.display().to_string()));
+        }
+        features.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut scenarios = Vec::new();
+        for feature in &features {
+            let path = feature.path.clone().unwrap_or_default();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let all = feature.scenarios.iter().map(|s| (None, s)).chain(
+                feature
+                    .rules
+                    .iter()
+                    .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+            );
+            let mut name_counts: HashMap<&str, usize> = HashMap::new();
+            for s in feature
+                .scenarios
+                .iter()
+                .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()))
+            {
+                *name_counts.entry(s.name.as_str()).or_default() += 1;
+            }
+            for (rule, s) in all {
+                let tags: Vec<String> = feature
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                    .chain(s.tags.iter())
+                    .cloned()
+                    .collect();
+                let name = if name_counts.get(s.name.as_str()).copied().unwrap_or(0) > 1 {
+                    match s
+                        .examples
+                        .first()
+                        .and_then(|e| e.table.as_ref())
+                        .and_then(|t| t.rows.get(1))
+                    {
+                        Some(row) => format!("{} [{}]", s.name, row.join(" | ")),
+                        None => format!("{} (line {})", s.name, s.position.line),
+                    }
+                } else {
+                    s.name.clone()
+                };
+                let decision = match req.check(&tags) {
+                    Err(message) => {
+                        return Err(PlanError::Tag {
+                            file: rel.clone(),
+                            line: s.position.line,
+                            message,
+                        });
+                    }
+                    Ok(skip) => {
+                        if tag_filter.is_none_or(|op| op.eval(tags.iter())) {
+                            skip.map_or(Decision::Run, Decision::Skip)
+                        } else {
+                            Decision::Deselected
+                        }
+                    }
+                };
+                scenarios.push(Planned {
+                    key: ScenarioKey::of(feature, s),
+                    feature_name: feature.name.clone(),
+                    feature_file: rel.clone(),
+                    feature_stem: stem.clone(),
+                    base_name: s.name.clone(),
+                    name,
+                    tags,
+                    decision,
+                });
+            }
+        }
+        Ok(Self { scenarios })
+    }
+
+    /// The decision for a scenario cucumber is about to run (unknown scenarios are not run).
+    pub fn should_run(&self, key: &ScenarioKey) -> bool {
+        self.scenarios
+            .iter()
+            .any(|p| &p.key == key && p.decision == Decision::Run)
+    }
+}

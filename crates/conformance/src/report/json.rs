@@ -1,0 +1,89 @@
+//! The JSON report (`--json FILE`), shape `xauth-conformance/report/v1`, stable: fields are
+//! only ever added.
+//!
+//! ```text
+//! {
+//!   "schema": "xauth-conformance/report/v1",
+//!   "run": { "tool_version", "started_at" (RFC 3339), "duration_ms", "target", "spawn"|null,
+//!            "profile_file"|null, "profile_name", "issuer", "issuer_in_process", "tags"|null,
+//!            "features_origin", "expect_fail_file"|null, "strict_expect_fail" },
+//!   "summary": { "passed", "failed", "skipped", "expected_failures", "unexpected_passes",
+//!                "total", "exit_code" },
+//!   "aborted": null | "why the run stopped early",
+//!   "unused_expect_fail": ["entry", …],
+//!   "features": [ { "name", "file", "passed", "failed", "skipped",
+//!                   "scenarios": [ { "name", "line", "tags": […], "status", "duration_ms",
+//!                                    "failure": null | {"step", "message"},
+//!                                    "skip_reason": null | "…" } ] } ]
+//! }
+//! ```
+//! `status` ∈ `passed`, `failed`, `skipped`, `expected_failure`, `unexpected_pass`. The
+//! counts follow the closing line: expected failures count as skipped; unexpected passes as
+//! passed (as failed under `--strict-expect-fail`). The mutation gate reads this file: a
+//! defect is caught by the scenarios whose `status` is `failed`.
+
+use serde_json::{Value, json};
+
+use super::RunReport;
+
+/// The schema identifier.
+pub const SCHEMA: &str = "xauth-conformance/report/v1";
+
+/// Renders the report as a JSON value.
+pub fn to_value(report: &RunReport) -> Value {
+    let strict = report.meta.strict_expect_fail;
+    let c = report.counts();
+    let mut run = serde_json::to_value(&report.meta).unwrap_or(Value::Null);
+    if let Some(o) = run.as_object_mut() {
+        o.insert(
+            "duration_ms".to_owned(),
+            json!(report.meta.duration.as_millis() as u64),
+        );
+    }
+    let features: Vec<Value> = report
+        .features
+        .iter()
+        .map(|f| {
+            let fc = f.counts(strict);
+            json!({
+                "name": f.name,
+                "file": f.file,
+                "passed": fc.passed,
+                "failed": fc.failed,
+                "skipped": fc.skipped,
+                "scenarios": f.scenarios.iter().map(|s| json!({
+                    "name": s.name,
+                    "line": s.line,
+                    "tags": s.tags,
+                    "status": s.status.as_str(),
+                    "duration_ms": s.duration.as_millis() as u64,
+                    "failure": s.failure,
+                    "skip_reason": s.skip_reason,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "schema": SCHEMA,
+        "run": run,
+        "summary": {
+            "passed": c.passed,
+            "failed": c.failed,
+            "skipped": c.skipped,
+            "expected_failures": c.expected_failures,
+            "unexpected_passes": c.unexpected_passes,
+            "total": report.features.iter().map(|f| f.scenarios.len()).sum::<usize>(),
+            "exit_code": report.exit_code(),
+        },
+        "aborted": report.aborted,
+        "unused_expect_fail": report.unused_expect_fail,
+        "features": features,
+    })
+}
+
+/// Renders the report as pretty JSON text.
+pub fn render(report: &RunReport) -> String {
+    let mut s = serde_json::to_string_pretty(&to_value(report)).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,455 @@
+//! `xauth-conformance run`: setup (profile, expected failures, features, issuer, plan,
+//! implementation), the cucumber phase, the post phases, reports, teardown.
+//!
+//! Every setup error is reported as one line on stderr before any scenario runs, with exit
+//! status 2. The spawned implementation is stopped on every path: normal end, setup error,
+//! Ctrl-C/SIGTERM (exit 130) and panic (its `Drop` kills the process group).
+//!
+//! # Room for the stateful families (issue 6)
+//! - **Post phases** ([`PostPhase`]): after the scenarios, the runner runs each registered
+//!   phase (the proptest properties will be one) with the same [`RunContext`]; a phase
+//!   returns [`FeatureReport`]s that join the report, the summary and the exit code like
+//!   scenarios do.
+//! - **Mutation gate**: `cargo xtask mutants` runs this binary once per seeded defect
+//!   (`--spawn 'xauth-reference --defect NAME' --json FILE`) and reads the JSON reports
+//!   (`report::json`): a defect is caught by the scenarios whose status is `failed`. One process
+//!   per run keeps the process-global [`context`](crate::context) simple and every run
+//!   isolated (fresh issuer state, fresh implementation).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cucumber::World;
+use futures::future::LocalBoxFuture;
+
+use crate::cli::RunArgs;
+use crate::context::{self, RunContext, Timeouts};
+use crate::expect_fail::ExpectFail;
+use crate::feature_files;
+use crate::issuer_boot::{self, RunningIssuer};
+use crate::plan::{self, Decision, Plan, Requirements, ScenarioKey};
+use crate::profile::Profile;
+use crate::report::{self, FeatureReport, RunMeta, RunReport, collect};
+use crate::spawn::{self, Spawned};
+
+/// Exit status: every scenario passed (or failed as expected).
+pub const EXIT_PASSED: i32 = 0;
+/// Exit status: a scenario failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit status: usage or setup error.
+pub const EXIT_SETUP: i32 = 2;
+/// Exit status: interrupted by SIGINT/SIGTERM.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// A phase run after the scenarios against the same target (e.g. proptest properties).
+pub trait PostPhase {
+    /// Its name in logs.
+    fn name(&self) -> &str;
+    /// Runs it; each returned feature joins the report.
+    fn run<'a>(&'a self, ctx: &'a RunContext) -> LocalBoxFuture<'a, Vec<FeatureReport>>;
+}
+
+/// A setup error: one line, exit 2.
+#[derive(Debug)]
+pub struct SetupError(pub String);
+
+impl<E: std::fmt::Display> From<E> for SetupError {
+    fn from(e: E) -> Self {
+        SetupError(e.to_string())
+    }
+}
+
+/// Runs the suite with the World `W` (the scenario steps) and returns the exit status.
+pub async fn run<W>(args: &RunArgs, post: &[Box<dyn PostPhase>]) -> i32
+where
+    W: World + cucumber::codegen::WorldInventory + std::fmt::Debug,
+{
+    let mut resources = Resources::default();
+    let outcome = {
+        let fut = run_inner::<W>(args, post, &mut resources);
+        tokio::select! {
+            r = fut => Some(r),
+            _ = interrupted() => None,
+        }
+    };
+    let code = match outcome {
+        Some(Ok(code)) => code,
+        Some(Err(SetupError(msg))) => {
+            eprintln!("xauth-conformance: error: {msg}");
+            EXIT_SETUP
+        }
+        None => {
+            eprintln!("xauth-conformance: interrupted; stopping the implementation");
+            EXIT_INTERRUPTED
+        }
+    };
+    resources.teardown(args.stop_grace).await;
+    code
+}
+
+/// What must be stopped at the end, whatever happens.
+#[derive(Default)]
+struct Resources {
+    spawned: Option<Spawned>,
+    issuer: Option<RunningIssuer>,
+}
+
+impl Resources {
+    async fn teardown(&mut self, grace: Duration) {
+        if let Some(s) = self.spawned.take() {
+            s.stop(grace).await;
+        }
+        if let Some(i) = self.issuer.take() {
+            i.shutdown().await;
+        }
+    }
+}
+
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        match (term, int) {
+            (Ok(mut t), Ok(mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => {},
+                    _ = i.recv() => {},
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn run_inner<W>(
+    args: &RunArgs,
+    post: &[Box<dyn PostPhase>],
+    res: &mut Resources,
+) -> Result<i32, SetupError>
+where
+    W: World + cucumber::codegen::WorldInventory + std::fmt::Debug,
+{
+    // 1. Everything that needs no network.
+    let profile = match &args.profile {
+        Some(p) => Profile::load(p)?,
+        None => Profile::default(),
+    };
+    let expect_fail = Arc::new(match &args.expect_fail {
+        Some(p) => ExpectFail::load(p)?,
+        None => ExpectFail::default(),
+    });
+    let tag_filter = args.tags.as_deref().map(plan::parse_tags).transpose()?;
+    let features = feature_files::resolve(args.features.as_deref())?;
+    if args.target.is_none() && args.spawn.is_none() {
+        return Err(SetupError(
+            "nothing to test: give --target URL (a running implementation) or --spawn 'CMD'".into(),
+        ));
+    }
+    if let Some(cmd) = &args.spawn {
+        spawn::split_command(cmd)?;
+    }
+    if let Some(t) = &args.target
+        && !matches!(t.scheme(), "http" | "https")
+    {
+        return Err(SetupError(format!(
+            "--target {t}: only http and https URLs"
+        )));
+    }
+
+    // 2. The issuer.
+    let issuer = match (&args.issuer, &args.control_key) {
+        (Some(url), Some(key)) => issuer_boot::attach(url, key, args.request_timeout).await?,
+        (Some(_), None) => return Err(SetupError("--issuer needs --control-key".into())),
+        _ => issuer_boot::start_in_process(args.issuer_addr).await?,
+    };
+    let endpoint = issuer.endpoint().clone();
+    let issuer_in_process = issuer.in_process();
+    res.issuer = Some(issuer);
+
+    // 3. The plan (feature files parsed, requirements checked) before the implementation runs.
+    let loopback = match (&args.spawn, &args.target) {
+        (Some(_), _) => true,
+        (None, Some(t)) => is_loopback(t),
+        (None, None) => false,
+    };
+    let requirements = Requirements {
+        profile: profile.clone(),
+        issuer_has_secret: endpoint.jwt_secret.is_some(),
+        loopback,
+        slow: args.slow,
+    };
+    let plan = Arc::new(Plan::make(features.dir(), tag_filter.as_ref(), &requirements).await?);
+    let to_run = plan
+        .scenarios
+        .iter()
+        .filter(|p| p.decision == Decision::Run)
+        .count();
+    if args.tags.is_some()
+        && plan
+            .scenarios
+            .iter()
+            .all(|p| p.decision == Decision::Deselected)
+    {
+        return Err(SetupError(format!(
+            "--tags {:?} selects no scenario",
+            args.tags.as_deref().unwrap_or("")
+        )));
+    }
+
+    // 4. The implementation.
+    let readiness_probe_timeout = args.request_timeout.min(Duration::from_secs(2));
+    let target = match &args.spawn {
+        Some(cmd) => {
+            let port = spawn::free_port()?;
+            let log_dir = match &args.log_dir {
+                Some(d) => {
+                    std::fs::create_dir_all(d)
+                        .map_err(|e| SetupError(format!("--log-dir {}: {e}", d.display())))?;
+                    d.clone()
+                }
+                None => tempfile::Builder::new()
+                    .prefix("xauth-conformance-")
+                    .tempdir()
+                    .map_err(|e| SetupError(format!("cannot create a log directory: {e}")))?
+                    .keep(),
+            };
+            let log = log_dir.join("implementation.log");
+            let mut env = vec![
+                (
+                    "SUPABASE_URL",
+                    endpoint.base_url.as_str().trim_end_matches('/').to_owned(),
+                ),
+                ("PORT", port.to_string()),
+            ];
+            let mut remove = Vec::new();
+            match (&endpoint.jwt_secret, profile.legacy_hs256) {
+                (Some(secret), true) => env.push(("SUPABASE_JWT_SECRET", secret.clone())),
+                _ => remove.push("SUPABASE_JWT_SECRET"),
+            }
+            println!("implementation log: {}", log.display());
+            let spawned = res
+                .spawned
+                .insert(Spawned::start(cmd, &env, &remove, port, &log)?);
+            let target: url::Url = format!("http://127.0.0.1:{port}/")
+                .parse()
+                .map_err(|e| SetupError(format!("{e}")))?;
+            let ready = join(&target, profile.routes.readiness.as_str());
+            spawned
+                .wait_ready(&ready, args.ready_timeout, readiness_probe_timeout)
+                .await?;
+            target
+        }
+        None => {
+            let target = args
+                .target
+                .clone()
+                .ok_or_else(|| SetupError("no --target".into()))?;
+            check_reachable(
+                &join(&target, profile.routes.readiness.as_str()),
+                args.request_timeout,
+            )
+            .await?;
+            target
+        }
+    };
+
+    // 5. The context the steps read.
+    let ctx = context::install(RunContext {
+        target: target.clone(),
+        profile: profile.clone(),
+        issuer: endpoint.clone(),
+        timeouts: Timeouts {
+            request: args.request_timeout,
+            scenario: args.scenario_timeout,
+        },
+        loopback_sources: loopback,
+    })
+    .map_err(|e| SetupError(e.to_string()))?;
+
+    println!(
+        "xauth-conformance {}: {} scenarios to run ({} skipped) from {} feature files ({}) against {}; issuer {}",
+        env!("CARGO_PKG_VERSION"),
+        to_run,
+        plan.scenarios
+            .iter()
+            .filter(|p| matches!(p.decision, Decision::Skip(_)))
+            .count(),
+        plan.scenarios
+            .iter()
+            .map(|p| &p.key.file)
+            .collect::<HashSet<_>>()
+            .len(),
+        features.origin(),
+        target,
+        endpoint.base_url,
+    );
+
+    // 6. The scenarios.
+    let started_at = chrono::Utc::now();
+    let start = Instant::now();
+    let collector = collect::Collector::new(plan.clone(), expect_fail.clone(), true);
+    let live = collector.live();
+    let run_keys: HashSet<ScenarioKey> = plan
+        .scenarios
+        .iter()
+        .filter(|p| p.decision == Decision::Run)
+        .map(|p| p.key.clone())
+        .collect();
+    let cucumber = W::cucumber::<PathBuf>()
+        .max_concurrent_scenarios(args.concurrency.get())
+        .given(selftest::pass_re(), selftest::pass::<W>)
+        .when(selftest::pass_re(), selftest::pass::<W>)
+        .then(selftest::pass_re(), selftest::pass::<W>)
+        .given(selftest::fail_re(), selftest::fail::<W>)
+        .when(selftest::fail_re(), selftest::fail::<W>)
+        .then(selftest::fail_re(), selftest::fail::<W>)
+        .given(selftest::sleep_re(), selftest::sleep::<W>)
+        .when(selftest::sleep_re(), selftest::sleep::<W>)
+        .then(selftest::sleep_re(), selftest::sleep::<W>)
+        .with_writer(collector)
+        .with_default_cli();
+    let scenarios = cucumber.filter_run(features.dir().to_owned(), move |f, _, s| {
+        run_keys.contains(&ScenarioKey::of(f, s))
+    });
+    let stall = Duration::from_secs(2);
+    let aborted = if to_run == 0 {
+        None
+    } else {
+        tokio::select! {
+            _ = scenarios => None,
+            why = collect::watchdog(live.clone(), args.scenario_timeout, stall) => Some(why),
+        }
+    };
+
+    // 7. Post phases (properties, …).
+    let mut extra = Vec::new();
+    for phase in post {
+        tracing::info!(phase = phase.name(), "post phase");
+        extra.extend(phase.run(&ctx).await);
+    }
+
+    // 8. Reports.
+    let meta = RunMeta {
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration: start.elapsed(),
+        target: target.to_string(),
+        spawn: args.spawn.clone(),
+        profile_file: args.profile.as_ref().map(|p| p.display().to_string()),
+        profile_name: profile.name.clone(),
+        issuer: endpoint.base_url.to_string(),
+        issuer_in_process,
+        tags: args.tags.clone(),
+        features_origin: features.origin().to_owned(),
+        expect_fail_file: args.expect_fail.as_ref().map(|p| p.display().to_string()),
+        strict_expect_fail: args.strict_expect_fail,
+    };
+    let mut report = collect::assemble(&live, &plan, &expect_fail, meta, aborted);
+    report.features.extend(extra);
+    finish_report(&report, args)
+}
+
+fn finish_report(report: &RunReport, args: &RunArgs) -> Result<i32, SetupError> {
+    print!("{}", report::terminal::render(report));
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit::render(report))
+            .map_err(|e| SetupError(format!("--junit {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, report::json::render(report))
+            .map_err(|e| SetupError(format!("--json {}: {e}", path.display())))?;
+    }
+    Ok(report.exit_code())
+}
+
+/// Whether a URL's host is a loopback address (or `localhost`).
+pub fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn join(base: &url::Url, path: &str) -> url::Url {
+    let mut u = base.clone();
+    u.set_path(&format!("{}{}", base.path().trim_end_matches('/'), path));
+    u
+}
+
+async fn check_reachable(url: &url::Url, timeout: Duration) -> Result<(), SetupError> {
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()?;
+    match client.get(url.clone()).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(SetupError(format!(
+            "target readiness probe {url} answered {} (expected 2xx; see routes.readiness in the profile)",
+            r.status()
+        ))),
+        Err(e) => Err(SetupError(format!(
+            "target unreachable: {url}: {}",
+            spawn::describe_reqwest(&e)
+        ))),
+    }
+}
+
+/// Steps every World gets from the runner, for the runner's own tests:
+/// `the runner self-test passes`, `the runner self-test fails with "MESSAGE"`,
+/// `the runner self-test sleeps for N ms`.
+pub mod selftest {
+    use cucumber::step::Context;
+    use futures::future::LocalBoxFuture;
+    use regex::Regex;
+
+    fn re(s: &str) -> Regex {
+        match Regex::new(s) {
+            Ok(r) => r,
+            Err(e) => panic!("self-test step regex {s:?}: {e}"),
+        }
+    }
+    pub(crate) fn pass_re() -> Regex {
+        re(r"^the runner self-test passes$")
+    }
+    pub(crate) fn fail_re() -> Regex {
+        re(r#"^the runner self-test fails with "(.*)"$"#)
+    }
+    pub(crate) fn sleep_re() -> Regex {
+        re(r"^the runner self-test sleeps for (\d{1,7}) ms$")
+    }
+    /// Passes.
+    pub fn pass<W>(_: &mut W, _: Context) -> LocalBoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+    /// Panics with the quoted message.
+    pub fn fail<W>(_: &mut W, ctx: Context) -> LocalBoxFuture<'_, ()> {
+        let msg = ctx.matches.get(1).map(|m| m.1.clone()).unwrap_or_default();
+        Box::pin(async move { panic!("{msg}") })
+    }
+    /// Sleeps.
+    pub fn sleep<W>(_: &mut W, ctx: Context) -> LocalBoxFuture<'_, ()> {
+        let ms: u64 = ctx
+            .matches
+            .get(1)
+            .and_then(|m| m.1.parse().ok())
+            .unwrap_or(0);
+        Box::pin(async move { tokio::time::sleep(std::time::Duration::from_millis(ms)).await })
+    }
+}
+
+/// The World used when no scenario steps are linked in: it knows only the self-test steps.
+#[derive(Debug, Default, cucumber::World)]
+pub struct RunnerWorld;
