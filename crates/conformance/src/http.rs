@@ -1,0 +1,147 @@
+//! Bounded HTTP requests to the implementation under test: per-request timeout from the run
+//! context, redirects never followed, response bodies capped, optional loopback source address.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::evidence::{Exchange, Response};
+
+/// Largest response body kept (the rest is discarded and the body marked truncated).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Why the HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientError(#[from] reqwest::Error);
+
+/// A client for the target. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct TargetClient {
+    client: reqwest::Client,
+    source: Option<IpAddr>,
+}
+
+impl TargetClient {
+    /// A client bounded by `timeout`, binding `source` as local address when given.
+    pub fn new(timeout: Duration, source: Option<IpAddr>) -> Result<Self, ClientError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .local_address(source)
+            .pool_max_idle_per_host(2)
+            .build()?;
+        Ok(Self { client, source })
+    }
+
+    /// The bound source address, if any.
+    pub fn source(&self) -> Option<IpAddr> {
+        self.source
+    }
+
+    /// Sends one request; transport failures are recorded in the exchange, never raised.
+    /// Header values are raw bytes; a value HTTP cannot carry is reported as a transport error.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        headers: Vec<(String, Vec<u8>)>,
+        token: Option<String>,
+    ) -> Exchange {
+        let started = Instant::now();
+        let mut exchange = Exchange {
+            method: method.to_string(),
+            url: url.to_string(),
+            request_headers: headers
+                .iter()
+                .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
+                .collect(),
+            token,
+            outcome: Err(String::new()),
+            elapsed: Duration::ZERO,
+        };
+        let mut req = self.client.request(method, url);
+        for (name, value) in &headers {
+            let name = match reqwest::header::HeaderName::from_bytes(name.as_bytes()) {
+                Ok(n) => n,
+                Err(e) => {
+                    exchange.outcome = Err(format!("header name {name:?} cannot be sent: {e}"));
+                    return exchange;
+                }
+            };
+            let value = match reqwest::header::HeaderValue::from_bytes(value) {
+                Ok(v) => v,
+                Err(e) => {
+                    exchange.outcome = Err(format!("header value cannot be sent over HTTP: {e}"));
+                    return exchange;
+                }
+            };
+            req = req.header(name, value);
+        }
+        exchange.outcome = match req.send().await {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let headers = resp
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| {
+                        (
+                            n.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let mut body = Vec::new();
+                let mut truncated = false;
+                loop {
+                    match resp.chunk().await {
+                        Ok(Some(chunk)) => {
+                            let room = MAX_BODY_BYTES.saturating_sub(body.len());
+                            if chunk.len() > room {
+                                body.extend_from_slice(&chunk[..room]);
+                                truncated = true;
+                                break;
+                            }
+                            body.extend_from_slice(&chunk);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            truncated = true;
+                            tracing::debug!("response body read failed: {e}");
+                            break;
+                        }
+                    }
+                }
+                Ok(Response {
+                    status,
+                    headers,
+                    body,
+                    body_truncated: truncated,
+                })
+            }
+            Err(e) => Err(describe_error(&e)),
+        };
+        exchange.elapsed = started.elapsed();
+        exchange
+    }
+}
+
+fn describe_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_request() {
+        "request"
+    } else {
+        "transport"
+    };
+    let mut msg = format!("{kind} error: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}

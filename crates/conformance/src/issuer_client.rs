@@ -1,0 +1,269 @@
+//! A typed client for the issuer's control API (`/_control/v1`, see ARCHITECTURE.md): keys,
+//! minting, counters, JWKS faults and the clock. Any issuer implementing the contract works.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Why a control call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("control API request {what} failed: {source}")]
+    Transport {
+        what: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("control API {what} answered {status}: {body}")]
+    Status {
+        what: String,
+        status: u16,
+        body: String,
+    },
+    #[error("control API {what} answered an unexpected body: {detail}")]
+    Body { what: String, detail: String },
+}
+
+/// `GET /info`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Info {
+    pub api_url: String,
+    pub auth_url: String,
+    pub issuer: String,
+    pub jwks_url: String,
+    pub anon_key: String,
+    pub service_role_key: String,
+    #[serde(default)]
+    pub jwt_secret: Option<String>,
+}
+
+/// One key of `GET /keys`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: String,
+    pub state: String,
+    pub public_jwk: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyList {
+    keys: Vec<KeyInfo>,
+}
+
+/// `POST /mint` body; every field optional (see ARCHITECTURE.md).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MintRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_raw: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_raw: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+}
+
+/// `POST /mint` answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Minted {
+    pub token: String,
+    #[serde(default)]
+    pub header: Value,
+    #[serde(default)]
+    pub claims: Value,
+}
+
+/// `GET /clock`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClockState {
+    pub now: i64,
+    pub offset_seconds: i64,
+}
+
+/// The control API client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IssuerClient {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl IssuerClient {
+    /// A client for `<base_url>/_control/v1` authenticating with `control_key`.
+    pub fn new(
+        base_url: &url::Url,
+        control_key: &str,
+        timeout: Duration,
+    ) -> Result<Self, ControlError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .map_err(|source| ControlError::Transport {
+                what: "client".into(),
+                source,
+            })?;
+        Ok(Self {
+            http,
+            base: format!("{}/_control/v1", base_url.as_str().trim_end_matches('/')),
+            key: control_key.to_owned(),
+        })
+    }
+
+    async fn call<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(u16, String), ControlError> {
+        let what = format!("{method} {path}");
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("apikey", &self.key)
+            .header("authorization", format!("Bearer {}", self.key));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|source| ControlError::Transport {
+            what: what.clone(),
+            source,
+        })?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .text()
+            .await
+            .map_err(|source| ControlError::Transport {
+                what: what.clone(),
+                source,
+            })?;
+        if !(200..300).contains(&status) {
+            return Err(ControlError::Status {
+                what,
+                status,
+                body: text.chars().take(500).collect(),
+            });
+        }
+        Ok((status, text))
+    }
+
+    async fn json<T: for<'de> Deserialize<'de>, B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ControlError> {
+        let what = format!("{method} {path}");
+        let (_, text) = self.call(method, path, body).await?;
+        serde_json::from_str(&text).map_err(|e| ControlError::Body {
+            what,
+            detail: format!("{e}: {}", text.chars().take(300).collect::<String>()),
+        })
+    }
+
+    /// `GET /info`.
+    pub async fn info(&self) -> Result<Info, ControlError> {
+        self.json(reqwest::Method::GET, "/info", None::<&()>).await
+    }
+
+    /// `GET /keys`.
+    pub async fn keys(&self) -> Result<Vec<KeyInfo>, ControlError> {
+        let list: KeyList = self
+            .json(reqwest::Method::GET, "/keys", None::<&()>)
+            .await?;
+        Ok(list.keys)
+    }
+
+    /// `POST /keys` (`alg` ES256|RS256, `state` standby|current).
+    pub async fn create_key(&self, alg: &str, state: &str) -> Result<KeyInfo, ControlError> {
+        let body = serde_json::json!({"alg": alg, "state": state});
+        self.json(reqwest::Method::POST, "/keys", Some(&body)).await
+    }
+
+    /// `POST /keys/rotate`.
+    pub async fn rotate(&self, kid: Option<&str>) -> Result<KeyInfo, ControlError> {
+        let body = match kid {
+            Some(k) => serde_json::json!({"kid": k}),
+            None => serde_json::json!({}),
+        };
+        self.json(reqwest::Method::POST, "/keys/rotate", Some(&body))
+            .await
+    }
+
+    /// `POST /keys/{kid}/revoke`.
+    pub async fn revoke(&self, kid: &str) -> Result<(), ControlError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/keys/{kid}/revoke"),
+            None::<&()>,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST /keys/{kid}/standby`.
+    pub async fn standby(&self, kid: &str) -> Result<(), ControlError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/keys/{kid}/standby"),
+            None::<&()>,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST /mint`.
+    pub async fn mint(&self, req: &MintRequest) -> Result<Minted, ControlError> {
+        self.json(reqwest::Method::POST, "/mint", Some(req)).await
+    }
+
+    /// `GET /counters` (raw JSON: the shape is documented in ARCHITECTURE.md).
+    pub async fn counters(&self) -> Result<Value, ControlError> {
+        self.json(reqwest::Method::GET, "/counters", None::<&()>)
+            .await
+    }
+
+    /// `POST /counters/reset`.
+    pub async fn reset_counters(&self) -> Result<(), ControlError> {
+        self.call(reqwest::Method::POST, "/counters/reset", None::<&()>)
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST /faults/jwks` with a fault object such as `{"kind":"status","status":500}`.
+    pub async fn set_jwks_fault(&self, fault: &Value) -> Result<(), ControlError> {
+        self.call(reqwest::Method::POST, "/faults/jwks", Some(fault))
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE /faults/jwks`.
+    pub async fn clear_jwks_fault(&self) -> Result<(), ControlError> {
+        self.call(reqwest::Method::DELETE, "/faults/jwks", None::<&()>)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /clock`.
+    pub async fn clock(&self) -> Result<ClockState, ControlError> {
+        self.json(reqwest::Method::GET, "/clock", None::<&()>).await
+    }
+
+    /// `POST /clock`.
+    pub async fn set_clock_offset(&self, offset_seconds: i64) -> Result<ClockState, ControlError> {
+        let body = serde_json::json!({"offset_seconds": offset_seconds});
+        self.json(reqwest::Method::POST, "/clock", Some(&body))
+            .await
+    }
+}

@@ -1,0 +1,115 @@
+//! Step definitions: the vocabulary of `features/*.feature`.
+//!
+//! * `tokens`: `Given` steps that obtain a token (minted by the issuer, or forged);
+//! * `tamper`: `Given that token with …` steps that change the current token;
+//! * `requests`: `When I call …` steps;
+//! * `outcomes`: `Then …` steps (status, error code, headers, evidence on failure);
+//! * `values`: the small expression language for claim and header values
+//!   (`now minus the leeway minus 5 seconds`, `the issuer with a trailing slash`, JSON text, …).
+
+pub mod outcomes;
+pub mod requests;
+pub mod tamper;
+pub mod tokens;
+pub mod values;
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use cucumber::World as _;
+    use cucumber::feature::Ext as _;
+    use cucumber::gherkin::{Feature, GherkinEnv};
+
+    use crate::world::XauthWorld;
+
+    fn features() -> Vec<Feature> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../features");
+        let mut out = Vec::new();
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "feature"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let f = Feature::parse_path(&p, GherkinEnv::default())
+                .unwrap_or_else(|e| panic!("{}: {e:?}", p.display()));
+            out.push(
+                f.expand_examples()
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+            );
+        }
+        out
+    }
+
+    /// Every step of every (expanded) scenario matches exactly one step definition.
+    #[test]
+    fn every_step_is_defined_exactly_once() {
+        let steps = XauthWorld::collection();
+        let mut problems = Vec::new();
+        let mut count = 0;
+        for f in features() {
+            let all = f
+                .scenarios
+                .iter()
+                .chain(f.rules.iter().flat_map(|r| r.scenarios.iter()));
+            for sc in all {
+                for st in f
+                    .background
+                    .iter()
+                    .flat_map(|b| b.steps.iter())
+                    .chain(sc.steps.iter())
+                {
+                    count += 1;
+                    match steps.find(st) {
+                        Ok(Some(_)) => {}
+                        Ok(None) => problems.push(format!(
+                            "undefined: {} | {} {}",
+                            f.name, st.keyword, st.value
+                        )),
+                        Err(e) => {
+                            problems.push(format!("ambiguous: {} {} ({e})", st.keyword, st.value))
+                        }
+                    }
+                }
+            }
+        }
+        assert!(count > 300, "only {count} steps found");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// Every scenario carries a row id tag (`@A07`) and a priority tag (`@P0`..`@P3`).
+    #[test]
+    fn every_scenario_is_tagged_with_row_and_priority() {
+        let mut untagged = Vec::new();
+        for f in features() {
+            for sc in &f.scenarios {
+                let has_row = sc.tags.iter().any(|t| {
+                    t.len() == 3 && t.starts_with('A') && t[1..].chars().all(|c| c.is_ascii_digit())
+                });
+                let has_prio = sc
+                    .tags
+                    .iter()
+                    .any(|t| matches!(t.as_str(), "P0" | "P1" | "P2" | "P3"));
+                if !has_row || !has_prio {
+                    untagged.push(format!("{}: {}", f.name, sc.name));
+                }
+            }
+        }
+        assert!(untagged.is_empty(), "{}", untagged.join("\n"));
+    }
+
+    /// Prints the scenario count by feature (for the README); asserts every feature has some.
+    #[test]
+    fn scenario_count_by_feature() {
+        let mut total = 0;
+        for f in features() {
+            let n = f.scenarios.len();
+            assert!(n > 0, "{} has no scenario", f.name);
+            println!("{:<45} {n}", f.name);
+            total += n;
+        }
+        println!("total {total}");
+    }
+}

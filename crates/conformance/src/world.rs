@@ -1,0 +1,393 @@
+//! The cucumber World of the scenarios: per-scenario state (fresh subject, own loopback source
+//! address, the token under construction, every exchange) and the helpers the steps share.
+//!
+//! NOTE for the runner helper: the scenario code needs these lines in `lib.rs`:
+//! `pub mod attacker; pub mod evidence; pub mod forge; pub mod http; pub mod issuer_client;`
+//! `pub mod steps; pub mod world;`
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::{Map, Value};
+
+use crate::attacker::AttackerListener;
+use crate::context::RunContext;
+use crate::evidence::{self, Exchange, Secrets};
+use crate::http::TargetClient;
+use crate::issuer_client::{Info, IssuerClient, KeyInfo, MintRequest, Minted};
+
+/// How a token was minted by the issuer, so that steps can re-mint variants of it.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The mint `key` selector (a kid, or `legacy`).
+    pub key: String,
+    /// The signing algorithm asked for.
+    pub alg: String,
+    /// The header the issuer produced.
+    pub header: Map<String, Value>,
+    /// The claims the issuer produced.
+    pub claims: Map<String, Value>,
+}
+
+/// The token a scenario is building and will send.
+#[derive(Debug, Clone)]
+pub struct CurrentToken {
+    /// The exact text sent after `Bearer `.
+    pub compact: String,
+    /// How it was built, step by step (shown in failure reports).
+    pub recipe: Vec<String>,
+    /// The issuer mint it derives from, when still re-mintable.
+    pub origin: Option<Origin>,
+}
+
+/// Per-scenario state.
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
+pub struct XauthWorld {
+    /// The run context installed by the runner.
+    pub ctx: Arc<RunContext>,
+    /// Client for the target (own source address when the target is on loopback).
+    pub http: TargetClient,
+    /// Client for the issuer's control API.
+    pub issuer: IssuerClient,
+    /// This scenario's fresh user id (`sub` of every minted user token).
+    pub subject: String,
+    /// The token under construction.
+    pub token: Option<CurrentToken>,
+    /// Every exchange with the target, in order.
+    pub exchanges: Vec<Exchange>,
+    /// The attacker listener, once a step started it.
+    pub attacker: Option<AttackerListener>,
+    /// A unique marker for reflection checks.
+    pub marker: String,
+    /// Secrets to redact from reports.
+    pub secrets: Secrets,
+    info: Option<Info>,
+    keys: Option<Vec<KeyInfo>>,
+}
+
+/// Hands out distinct loopback source addresses 127.0.x.y (x >= 1), one per scenario.
+fn next_loopback_source() -> IpAddr {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let i = NEXT.fetch_add(1, Ordering::Relaxed);
+    let x = 1 + (i / 254) % 254;
+    let y = 1 + i % 254;
+    IpAddr::V4(Ipv4Addr::new(127, 0, x as u8, y as u8))
+}
+
+/// Why a World could not be created (the run context is missing or a client failed to build).
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error("the run context is not installed (the runner must call context::install first)")]
+    NoContext,
+    #[error(transparent)]
+    Client(#[from] crate::http::ClientError),
+    #[error(transparent)]
+    Control(#[from] crate::issuer_client::ControlError),
+}
+
+impl XauthWorld {
+    /// A fresh World for one scenario.
+    pub fn new() -> Result<Self, WorldError> {
+        let ctx = crate::context::try_context().ok_or(WorldError::NoContext)?;
+        let source = ctx.loopback_sources.then(next_loopback_source);
+        let http = TargetClient::new(ctx.timeouts.request, source)?;
+        let issuer = IssuerClient::new(
+            &ctx.issuer.base_url,
+            &ctx.issuer.control_key,
+            ctx.timeouts.request,
+        )?;
+        let mut secrets = Secrets::default();
+        secrets.add(&ctx.issuer.service_role_key, "XAUTH_SERVICE_ROLE_KEY");
+        secrets.add(&ctx.issuer.control_key, "XAUTH_CONTROL_KEY");
+        secrets.add(&ctx.issuer.anon_key, "XAUTH_ANON_KEY");
+        if let Some(s) = &ctx.issuer.jwt_secret {
+            secrets.add(s, "XAUTH_JWT_SECRET");
+        }
+        Ok(Self {
+            ctx,
+            http,
+            issuer,
+            subject: uuid::Uuid::new_v4().to_string(),
+            token: None,
+            exchanges: Vec::new(),
+            attacker: None,
+            marker: format!("xauthMarker{}", uuid::Uuid::new_v4().simple()),
+            secrets,
+            info: None,
+            keys: None,
+        })
+    }
+
+    /// Fails the current step with the full evidence: expectation, token recipe and the given
+    /// exchanges (default: the last one).
+    pub fn fail(&self, expectation: &str, exchanges: &[&Exchange]) -> ! {
+        let recipe = self
+            .token
+            .as_ref()
+            .map(|t| t.recipe.clone())
+            .unwrap_or_default();
+        let last;
+        let shown: &[&Exchange] = if exchanges.is_empty() {
+            match self.exchanges.last() {
+                Some(e) => {
+                    last = [e];
+                    &last
+                }
+                None => &[],
+            }
+        } else {
+            exchanges
+        };
+        panic!(
+            "{}",
+            evidence::failure_report(expectation, &recipe, shown, &self.secrets)
+        );
+    }
+
+    /// Fails because the harness itself could not do what a step asks (not a verdict on the
+    /// target).
+    pub fn harness_error(&self, what: impl std::fmt::Display) -> ! {
+        panic!("suite error (not a verdict on the target): {what}");
+    }
+
+    /// The token under construction, or a harness error.
+    pub fn current(&self) -> &CurrentToken {
+        match &self.token {
+            Some(t) => t,
+            None => self.harness_error("no token: a step must create one first"),
+        }
+    }
+
+    /// Replaces the current token's text and records how.
+    pub fn set_token_text(&mut self, compact: String, how: impl Into<String>, keep_origin: bool) {
+        let mut t = self.token.take().unwrap_or(CurrentToken {
+            compact: String::new(),
+            recipe: Vec::new(),
+            origin: None,
+        });
+        t.compact = compact;
+        t.recipe.push(how.into());
+        if !keep_origin {
+            t.origin = None;
+        }
+        self.token = Some(t);
+    }
+
+    /// `GET /info` (cached for the scenario).
+    pub async fn info(&mut self) -> Info {
+        if self.info.is_none() {
+            match self.issuer.info().await {
+                Ok(i) => {
+                    if let Some(s) = &i.jwt_secret {
+                        self.secrets.add(s, "XAUTH_JWT_SECRET");
+                    }
+                    self.info = Some(i);
+                }
+                Err(e) => self.harness_error(e),
+            }
+        }
+        self.info
+            .clone()
+            .unwrap_or_else(|| self.harness_error("no issuer info"))
+    }
+
+    /// The issuer's `iss`.
+    pub async fn issuer_iss(&mut self) -> String {
+        self.info().await.issuer
+    }
+
+    /// The legacy HS256 secret, if the issuer has one.
+    pub async fn legacy_secret(&mut self) -> Option<String> {
+        if let Some(s) = &self.ctx.issuer.jwt_secret {
+            return Some(s.clone());
+        }
+        self.info().await.jwt_secret
+    }
+
+    /// A published (non-revoked) issuer key for `alg` (`ES256` or `RS256`), preferring the
+    /// current key, then standby, then previous.
+    pub async fn issuer_key(&mut self, alg: &str) -> KeyInfo {
+        if self.keys.is_none() {
+            match self.issuer.keys().await {
+                Ok(k) => self.keys = Some(k),
+                Err(e) => self.harness_error(e),
+            }
+        }
+        let rank = |state: &str| match state {
+            "current" => 0,
+            "standby" => 1,
+            "previous" => 2,
+            _ => 9,
+        };
+        let best = self
+            .keys
+            .as_ref()
+            .into_iter()
+            .flatten()
+            .filter(|k| k.alg == alg && rank(&k.state) < 9)
+            .min_by_key(|k| rank(&k.state))
+            .cloned();
+        best.unwrap_or_else(|| self.harness_error(format!("the issuer publishes no {alg} key")))
+    }
+
+    /// The mint `key` selector for a key family: an ES256/RS256 kid, or `legacy` for HS256.
+    pub async fn key_selector(&mut self, family: &str) -> String {
+        match family {
+            "HS256" => "legacy".to_owned(),
+            _ => self.issuer_key(family).await.kid,
+        }
+    }
+
+    /// `POST /mint`, or a harness error.
+    pub async fn mint(&self, req: &MintRequest) -> Minted {
+        match self.issuer.mint(req).await {
+            Ok(m) => m,
+            Err(e) => self.harness_error(e),
+        }
+    }
+
+    /// Mints a GoTrue access token for this scenario's subject with the `family` key
+    /// (`ES256`, `RS256`, `HS256`=legacy), signing algorithm `alg` (default: the key's), and
+    /// `claims` merged over the template. Becomes the current token.
+    pub async fn mint_user_token(
+        &mut self,
+        family: &str,
+        alg: Option<&str>,
+        claims: Map<String, Value>,
+        how: String,
+    ) {
+        let key = self.key_selector(family).await;
+        let mut merged = Map::new();
+        merged.insert("sub".into(), Value::String(self.subject.clone()));
+        merged.extend(claims);
+        let req = MintRequest {
+            key: Some(key.clone()),
+            alg: alg.map(str::to_owned),
+            claims: Some(merged),
+            ..MintRequest::default()
+        };
+        let minted = self.mint(&req).await;
+        let header = minted.header.as_object().cloned().unwrap_or_default();
+        let claims = minted.claims.as_object().cloned().unwrap_or_default();
+        let alg = alg
+            .map(str::to_owned)
+            .or_else(|| header.get("alg").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| family.to_owned());
+        self.token = Some(CurrentToken {
+            compact: minted.token,
+            recipe: vec![how],
+            origin: Some(Origin {
+                key,
+                alg,
+                header,
+                claims,
+            }),
+        });
+    }
+
+    /// The origin of the current token, or a harness error (the token is no longer re-mintable).
+    pub fn origin(&self) -> Origin {
+        match self.current().origin.clone() {
+            Some(o) => o,
+            None => self.harness_error("the current token does not come straight from the issuer"),
+        }
+    }
+
+    /// Re-mints the current token's origin with exact header and payload texts.
+    pub async fn remint_raw(&mut self, header_text: String, claims_text: String, how: String) {
+        let origin = self.origin();
+        let req = MintRequest {
+            key: Some(origin.key.clone()),
+            alg: Some(origin.alg.clone()),
+            header_raw: Some(header_text),
+            claims_raw: Some(claims_text),
+            ..MintRequest::default()
+        };
+        let minted = self.mint(&req).await;
+        self.set_token_text(minted.token, how, true);
+    }
+
+    /// Starts the attacker listener (serving the attacker's ES256 JWKS) if not running.
+    pub async fn attacker(&mut self) -> &AttackerListener {
+        if self.attacker.is_none() {
+            let jwk = crate::forge::sign::attacker_public_jwk("ES256", ATTACKER_KID)
+                .unwrap_or_else(|e| self.harness_error(e));
+            let body = serde_json::json!({"keys": [jwk]}).to_string();
+            match AttackerListener::start(body).await {
+                Ok(l) => self.attacker = Some(l),
+                Err(e) => self.harness_error(format!("cannot start the attacker listener: {e}")),
+            }
+        }
+        self.attacker
+            .as_ref()
+            .unwrap_or_else(|| self.harness_error("no attacker listener"))
+    }
+
+    /// The last exchange, or a harness error.
+    pub fn last_exchange(&self) -> &Exchange {
+        self.exchanges
+            .last()
+            .unwrap_or_else(|| self.harness_error("no request was sent yet"))
+    }
+}
+
+/// The kid of the attacker's key in the attacker's JWKS.
+pub const ATTACKER_KID: &str = "attacker-key-1";
+
+/// Unix time now, from the suite's clock.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// JSON object text from `base` with `overrides` applied in order: every overridden name is
+/// dropped from `base`, then each override with `Some(raw JSON text)` is appended (so a name may
+/// appear twice on purpose); `None` only removes.
+pub fn object_text(base: &Map<String, Value>, overrides: &[(String, Option<String>)]) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in base {
+        if overrides.iter().any(|(n, _)| n == k) {
+            continue;
+        }
+        parts.push(format!("{}:{}", Value::String(k.clone()), v));
+    }
+    for (k, raw) in overrides {
+        if let Some(raw) = raw {
+            parts.push(format!("{}:{}", Value::String(k.clone()), raw));
+        }
+    }
+    format!("{{{}}}", parts.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_text_overrides_and_duplicates() {
+        let mut base = Map::new();
+        base.insert("a".into(), Value::from(1));
+        base.insert("b".into(), Value::from("x"));
+        let text = object_text(
+            &base,
+            &[
+                ("b".into(), None),
+                ("c".into(), Some("2".into())),
+                ("c".into(), Some("3".into())),
+            ],
+        );
+        assert_eq!(text, r#"{"a":1,"c":2,"c":3}"#);
+    }
+
+    #[test]
+    fn loopback_sources_are_distinct() {
+        let a = next_loopback_source();
+        let b = next_loopback_source();
+        assert_ne!(a, b);
+        assert!(a.is_loopback() && b.is_loopback());
+    }
+}

@@ -1,0 +1,223 @@
+@claims
+Feature: Claims of a genuinely signed token
+  A token signed by a trusted key is accepted only when its claims hold: "iss" is exactly the
+  issuer (<SUPABASE_URL>/auth/v1), "aud" is or contains "authenticated", "exp" is a number in the
+  future, "nbf" and "iat" (when present) are numbers not in the future, all within the leeway L
+  the profile declares, and the header names no critical extension the implementation does not
+  understand. Otherwise the answer is 401 UNAUTHENTICATED (TOKEN_EXPIRED is only for tokens that
+  are valid except for being expired: see expiry.feature).
+  Times below are relative to the suite's clock; "the leeway" is the profile's leeway_seconds.
+
+  @A28 @P0
+  Scenario: A token without "exp" is unauthenticated
+    Given an ES256 access token for a fresh user with "exp" set to absent
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+  @A29 @P0
+  Scenario Outline: A token whose "exp" is <value> is unauthenticated
+    "exp" must be a JSON number (RFC 7519 §4.1.4); strings, null, booleans, objects and arrays
+    are malformed, not "no expiry".
+    Given an ES256 access token for a fresh user with "exp" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | value         |
+      | "9999999999"  |
+      | null          |
+      | true          |
+      | {}            |
+      | []            |
+      | [9999999999]  |
+
+  @A55 @P1
+  Scenario: A fractional "exp" in the future is accepted
+    Given an ES256 access token for a fresh user with "exp" set to now plus 3600.5 seconds
+    When I call the protected route with it
+    Then the request is accepted
+
+  @A55 @P1 @strict
+  Scenario Outline: An absurdly large "exp" (<value>) is unauthenticated (strict: some correct verifiers treat it as a far future date)
+    Given an ES256 access token for a fresh user with "exp" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | value                  |
+      | 1e300                  |
+      | 18446744073709551616   |
+
+  @A55 @P1
+  Scenario Outline: An "exp" of <value> is rejected, as expired or as malformed
+    The contract leaves open whether a non-positive NumericDate is expired or malformed; it is
+    never accepted.
+    Given an ES256 access token for a fresh user with "exp" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED or 401 TOKEN_EXPIRED
+
+    Examples:
+      | value |
+      | 0     |
+      | -1    |
+
+  @A30 @P0
+  Scenario: A token that is not valid yet ("nbf" beyond the leeway) is unauthenticated, not expired
+    Given an ES256 access token for a fresh user with "nbf" set to now plus the leeway plus 60 seconds
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+  @A30 @P0
+  Scenario Outline: A token whose "nbf" is <value> is unauthenticated
+    Given an ES256 access token for a fresh user with "nbf" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | value          |
+      | "99999999999"  |
+      | "0"            |
+      | true           |
+      | {}             |
+
+  @A54 @P1
+  Scenario: A token whose "nbf" is within the leeway is accepted
+    Given an ES256 access token for a fresh user with "nbf" set to now plus the leeway minus 5 seconds
+    When I call the protected route with it
+    Then the request is accepted
+
+  @A54 @P1
+  Scenario: A token with "nbf" in the past is accepted
+    Given an ES256 access token for a fresh user with "nbf" set to now minus 60 seconds
+    When I call the protected route with it
+    Then the request is accepted
+
+  @A54 @P1
+  Scenario: A token that expired less than the leeway ago (or expires soon) is accepted
+    Given an ES256 access token for a fresh user with "exp" set to now minus the leeway plus 5 seconds
+    When I call the protected route with it
+    Then the request is accepted
+
+  @A56 @P2
+  Scenario: A token issued in the future beyond the leeway is unauthenticated
+    The contract: "iat" later than now plus the leeway is rejected.
+    Given an ES256 access token for a fresh user with "iat" set to now plus the leeway plus 600 seconds
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+  @A56 @P2 @strict
+  Scenario Outline: A token whose "iat" is <value> is unauthenticated (strict: not every verifier reads iat)
+    Given an ES256 access token for a fresh user with "iat" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | value        |
+      | "1700000000" |
+      | {}           |
+
+  @A32 @P0
+  Scenario Outline: A token from another issuer is unauthenticated (iss <value>)
+    "iss" is compared exactly (case-sensitive, no normalisation) with <SUPABASE_URL>/auth/v1.
+    Given an ES256 access token for a fresh user with "iss" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | value                                        |
+      | "https://abcdefghijklmnopqrst.supabase.co/auth/v1" |
+      | "supabase"                                   |
+      | "supabase-demo"                              |
+      | the issuer with a trailing slash             |
+      | the issuer with the other scheme             |
+      | the issuer in upper case                     |
+      | the issuer without its path                  |
+      | ""                                           |
+      | absent                                       |
+      | null                                         |
+      | an array holding the issuer                  |
+
+  @A31 @P0
+  Scenario Outline: A token for another audience is unauthenticated (aud <value>)
+    Given an ES256 access token for a fresh user with "aud" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | value                |
+      | "anon"               |
+      | "other"              |
+      | "Authenticated"      |
+      | ""                   |
+      | []                   |
+      | ["other"]            |
+      | absent               |
+      | null                 |
+      | 1                    |
+
+  @A31 @P0
+  Scenario: A token whose audience list contains "authenticated" is accepted
+    Given an ES256 access token for a fresh user with "aud" set to ["other","authenticated"]
+    When I call the protected route with it
+    Then the request is accepted
+
+  @A57 @P2
+  Scenario Outline: A token whose "sub" is <value> is unauthenticated
+    Given an ES256 access token for a fresh user with "sub" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | value  |
+      | absent |
+      | 12345  |
+      | null   |
+
+  @A58 @P2
+  Scenario Outline: Explicit typing: typ <value> is accepted
+    Given an ES256 access token for a fresh user with header member "typ" set to <value>
+    When I call the protected route with it
+    Then the request is accepted
+
+    Examples:
+      | value  |
+      | "JWT"  |
+      | "jwt"  |
+      | absent |
+
+  @A58 @P2 @strict
+  Scenario Outline: Explicit typing: typ <value> is unauthenticated (strict: typ is policy)
+    Given an ES256 access token for a fresh user with header member "typ" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | value           |
+      | "at+jwt"        |
+      | "dpop+jwt"      |
+      | "secevent+jwt"  |
+      | "JWE"           |
+
+  @A59 @P2 @strict
+  Scenario: A nested JWT (cty "JWT") is unauthenticated (strict: RFC 7519 §7.2 step 8; not every verifier reads cty)
+    Given an ES256 access token for a fresh user with header member "cty" set to "JWT"
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+  @A38 @P0
+  Scenario Outline: A critical header extension that is not understood is unauthenticated (<case>)
+    RFC 7515 §4.1.11: a recipient that does not understand a "crit" extension must reject the
+    token; "crit" must not be empty. An implementation of this contract understands none.
+    Given an ES256 access token for a fresh user with header members:
+      | crit   | <crit>  |
+      | <name> | <value> |
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | case                  | crit          | name      | value |
+      | unknown extension     | ["x-unknown"] | x-unknown | true  |
+      | empty list            | []            | x-other   | 1     |
+      | unencoded payload     | ["b64"]       | b64       | false |
+      | listed but absent     | ["x-absent"]  | x-other   | 1     |
+      | not a list            | "x-unknown"   | x-unknown | true  |
