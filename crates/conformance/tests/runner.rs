@@ -1,0 +1,590 @@
+//! Tests of the runner itself: the built `xauth-conformance` binary against tiny feature sets
+//! (written per test into a temporary directory, using the runner's self-test steps), the
+//! in-process issuer on an ephemeral port, and `xauth-conformance stub-target` as the spawned
+//! implementation.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_xauth-conformance");
+
+const PASSING: &str = "\
+@selftest
+Feature: Runner self test
+  Scenario: it passes
+    Given the runner self-test passes
+    Then the runner self-test passes
+";
+
+const MIXED: &str = "\
+@selftest
+Feature: Mixed results
+  Some pass, one fails, one is skipped by a requirement tag.
+
+  Scenario: first passes
+    Given the runner self-test passes
+
+  @known
+  Scenario: second fails
+    Given the runner self-test passes
+    Then the runner self-test fails with \"expected 401 UNAUTHENTICATED, got 200\"
+
+  @needs-no-hs256
+  Scenario: third needs HS256 off
+    Given the runner self-test passes
+
+  Scenario Outline: outline row
+    Given the runner self-test <step>
+
+    Examples:
+      | step |
+      | passes |
+      | sleeps for 5 ms |
+";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(features: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("features")).unwrap();
+        for (name, text) in features {
+            std::fs::write(dir.path().join("features").join(name), text).unwrap();
+        }
+        Self { dir }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    /// `run --features <dir> --issuer-addr 127.0.0.1:0 --log-dir <dir>/logs` plus `args`.
+    fn run(&self, args: &[&str]) -> Output {
+        let features = self.path("features");
+        let logs = self.path("logs");
+        let mut cmd = Command::new(BIN);
+        cmd.arg("run")
+            .arg("--features")
+            .arg(&features)
+            .args(["--issuer-addr", "127.0.0.1:0"])
+            .arg("--log-dir")
+            .arg(&logs)
+            .args(args)
+            .env_remove("XAUTH_CONTROL_KEY")
+            .env_remove("RUST_LOG");
+        cmd.output().unwrap()
+    }
+    fn run_spawned(&self, args: &[&str]) -> Output {
+        let spawn = format!("{BIN} stub-target");
+        let mut all = vec!["--spawn", spawn.as_str()];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+fn last_line(o: &Output) -> String {
+    stdout(o).lines().last().unwrap_or_default().to_owned()
+}
+
+/// Whether a process is gone (absent or a zombie awaiting its reaper).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Waits (bounded) until the process is gone; its reaper may need a moment.
+fn assert_gone(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !gone(pid) {
+        assert!(Instant::now() < deadline, "process {pid} is still running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read_pid(path: &Path) -> u32 {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+// ---------------------------------------------------------------- exit codes
+
+#[test]
+fn all_passing_exits_0_with_the_closing_line() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let out = f.run_spawned(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(last_line(&out), "1 passed, 0 failed, 0 skipped");
+    assert!(stdout(&out).contains("[ ok ] pass.feature: 1 passed, 0 failed, 0 skipped"));
+}
+
+#[test]
+fn a_failure_exits_1_and_shows_the_step_message() {
+    let f = Fixture::new(&[("mixed.feature", MIXED)]);
+    let out = f.run_spawned(&[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert_eq!(last_line(&out), "3 passed, 1 failed, 1 skipped");
+    assert!(text.contains("Failures (1)"), "{text}");
+    assert!(
+        text.contains("Mixed results :: second fails  (mixed.feature:9)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| expected 401 UNAUTHENTICATED, got 200"),
+        "{text}"
+    );
+    assert!(
+        text.contains("third needs HS256 off: skipped: the profile enables legacy HS256"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_profile_exits_2_naming_file_line_and_field() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let profile = f.write(
+        "bad.toml",
+        "[routes]\nprotected = \"/api\"\nprotectd = \"/x\"\n",
+    );
+    let out = f.run_spawned(&["--profile", profile.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "xauth-conformance: error: {}:3: routes.protectd: unknown field `protectd`",
+            profile.display()
+        )),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("passed"), "no scenario may run");
+}
+
+#[test]
+fn an_unreachable_target_exits_2_before_any_scenario() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let target = format!("http://127.0.0.1:{}", closed_port());
+    let out = f.run(&["--target", &target]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("target unreachable"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!stdout(&out).contains("passed"));
+}
+
+#[test]
+fn a_running_target_is_used_with_target() {
+    // Start a stub ourselves, then point --target at it.
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let port = closed_port();
+    let mut stub = Command::new(BIN)
+        .args(["stub-target", "--port", &port.to_string()])
+        .spawn()
+        .unwrap();
+    let target = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "stub never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = f.run(&["--target", &target]);
+    let _ = stub.kill();
+    let _ = stub.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_issuer_port_taken_exits_2() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let spawn = format!("{BIN} stub-target");
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg("--features")
+        .arg(f.path("features"))
+        .args(["--issuer-addr", &addr, "--spawn", &spawn])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot start the fake issuer"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    // Neither --target nor --spawn.
+    let out = f.run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nothing to test"), "{}", stderr(&out));
+    // A bad tag expression.
+    let out = f.run_spawned(&["--tags", "@a and (@b"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tags"), "{}", stderr(&out));
+    // Unbalanced quotes in --spawn.
+    let out = f.run(&["--spawn", "sh -c 'oops"]);
+    assert_eq!(out.status.code(), Some(2));
+    // An unknown flag (clap).
+    let out = f.run(&["--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    // --issuer without --control-key.
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--issuer",
+            "http://127.0.0.1:1",
+            "--target",
+            "http://127.0.0.1:1",
+        ])
+        .env_remove("XAUTH_CONTROL_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_unknown_requirement_tag_is_a_setup_error() {
+    let f = Fixture::new(&[(
+        "typo.feature",
+        "Feature: typo\n  @needs-auth-proxi\n  Scenario: s\n    Given the runner self-test passes\n",
+    )]);
+    let out = f.run_spawned(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("typo.feature:3: unknown requirement tag @needs-auth-proxi"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tags_select_scenarios() {
+    let f = Fixture::new(&[("mixed.feature", MIXED)]);
+    let out = f.run_spawned(&["--tags", "@selftest and not @known"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(last_line(&out), "3 passed, 0 failed, 1 skipped");
+    let out = f.run_spawned(&["--tags", "@known or @nothing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(last_line(&out), "0 passed, 1 failed, 0 skipped");
+    let out = f.run_spawned(&["--tags", "@nothing"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("selects no scenario"));
+}
+
+#[test]
+fn an_undefined_step_fails_its_scenario() {
+    let f = Fixture::new(&[(
+        "undefined.feature",
+        "Feature: undefined\n  Scenario: s\n    Given a step nobody wrote\n",
+    )]);
+    let out = f.run_spawned(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("undefined step"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_hanging_scenario_is_failed_by_the_scenario_timeout() {
+    let f = Fixture::new(&[(
+        "slow.feature",
+        "Feature: hangs\n  Scenario: hangs\n    Given the runner self-test sleeps for 600000 ms\n\n  Scenario: fine\n    Given the runner self-test passes\n",
+    )]);
+    let start = Instant::now();
+    let out = f.run_spawned(&["--scenario-timeout", "1s"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "the run must not hang"
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("did not finish within the scenario timeout of 1.0 s"),
+        "{text}"
+    );
+    assert_eq!(last_line(&out), "1 passed, 1 failed, 0 skipped");
+}
+
+// ---------------------------------------------------------------- --expect-fail
+
+#[test]
+fn expected_failures_do_not_fail_the_run() {
+    let f = Fixture::new(&[("mixed.feature", MIXED)]);
+    let list = f.write(
+        "expect.txt",
+        "# known bugs\nmixed :: second fails   # tracked upstream\n\n",
+    );
+    let out = f.run_spawned(&["--expect-fail", list.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("Expected failures (listed in --expect-fail"),
+        "{text}"
+    );
+    assert_eq!(last_line(&out), "3 passed, 0 failed, 2 skipped");
+}
+
+#[test]
+fn an_unexpected_pass_warns_and_fails_only_when_strict() {
+    let f = Fixture::new(&[("mixed.feature", MIXED)]);
+    let list = f.write(
+        "expect.txt",
+        "Mixed results :: second fails\nfirst passes\nno such scenario\n",
+    );
+    let l = list.to_str().unwrap();
+    let out = f.run_spawned(&["--expect-fail", l]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Unexpectedly passed (1;"), "{text}");
+    assert!(text.contains("! Mixed results :: first passes"), "{text}");
+    assert!(text.contains("? no such scenario"), "{text}");
+    let out = f.run_spawned(&["--expect-fail", l, "--strict-expect-fail"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(last_line(&out), "2 passed, 1 failed, 2 skipped");
+}
+
+#[test]
+fn a_bad_expect_fail_line_exits_2() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let list = f.write("expect.txt", "ok\n  :: nothing\n");
+    let out = f.run_spawned(&["--expect-fail", list.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("expect.txt:2:"), "{}", stderr(&out));
+}
+
+// ---------------------------------------------------------------- --spawn lifecycle
+
+/// A stand-in implementation: records its pid (and a background child's pid), then becomes
+/// the stub target (exec keeps the pid).
+fn stand_in(f: &Fixture) -> String {
+    format!(
+        "sh -c 'echo $$ > {pid}; sleep 600 & echo $! > {bg}; exec {BIN} stub-target'",
+        pid = f.path("pid").display(),
+        bg = f.path("bg").display()
+    )
+}
+
+#[test]
+fn the_implementation_is_stopped_after_a_passing_run() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let out = f.run(&["--spawn", &stand_in(&f)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_gone(read_pid(&f.path("pid")));
+    assert_gone(read_pid(&f.path("bg")));
+    assert!(
+        stdout(&out).contains("implementation log: "),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn the_implementation_is_stopped_after_a_failing_run() {
+    let f = Fixture::new(&[("mixed.feature", MIXED)]);
+    let out = f.run(&["--spawn", &stand_in(&f)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_gone(read_pid(&f.path("pid")));
+    assert_gone(read_pid(&f.path("bg")));
+}
+
+#[test]
+fn an_implementation_that_never_becomes_ready_is_stopped() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let cmd = format!(
+        "sh -c 'echo $$ > {}; exec sleep 600'",
+        f.path("pid").display()
+    );
+    let start = Instant::now();
+    let out = f.run(&["--spawn", &cmd, "--ready-timeout", "1s"]);
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("was not ready within 1.0 s"), "{err}");
+    assert!(err.contains("implementation.log"), "{err}");
+    assert_gone(read_pid(&f.path("pid")));
+}
+
+#[test]
+fn an_implementation_that_exits_early_is_a_setup_error() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let out = f.run(&["--spawn", "sh -c 'echo boom >&2; exit 3'"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("exited"), "{}", stderr(&out));
+    let log = std::fs::read_to_string(f.path("logs").join("implementation.log")).unwrap();
+    assert_eq!(log.trim(), "boom");
+}
+
+#[test]
+fn a_missing_program_is_a_setup_error() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let out = f.run(&["--spawn", "/nonexistent/xauth-impl --flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot start \"/nonexistent/xauth-impl\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_implementation_gets_the_environment_contract() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let cmd = format!(
+        "sh -c 'env > {}; exec {BIN} stub-target'",
+        f.path("env").display()
+    );
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg("--features")
+        .arg(f.path("features"))
+        .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &cmd])
+        .env("SUPABASE_JWT_SECRET", "inherited-must-not-leak")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = std::fs::read_to_string(f.path("env")).unwrap();
+    assert!(
+        env.lines()
+            .any(|l| l.starts_with("SUPABASE_URL=http://127.0.0.1:")),
+        "{env}"
+    );
+    assert!(env.lines().any(|l| l.starts_with("PORT=")), "{env}");
+    let secret = env
+        .lines()
+        .find(|l| l.starts_with("SUPABASE_JWT_SECRET="))
+        .unwrap();
+    assert!(secret.len() > "SUPABASE_JWT_SECRET=".len() + 31, "{secret}");
+    assert_ne!(secret, "SUPABASE_JWT_SECRET=inherited-must-not-leak");
+
+    // legacy_hs256 = false: no secret at all, not even the inherited one.
+    let profile = f.write("nohs.toml", "legacy_hs256 = false\n");
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg("--features")
+        .arg(f.path("features"))
+        .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &cmd, "--profile"])
+        .arg(&profile)
+        .env("SUPABASE_JWT_SECRET", "inherited-must-not-leak")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = std::fs::read_to_string(f.path("env")).unwrap();
+    assert!(!env.contains("SUPABASE_JWT_SECRET"), "{env}");
+}
+
+#[test]
+fn sigterm_stops_the_run_and_the_implementation() {
+    let f = Fixture::new(&[(
+        "slow.feature",
+        "Feature: slow\n  Scenario: sleeps\n    Given the runner self-test sleeps for 600000 ms\n",
+    )]);
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg("--features")
+        .arg(f.path("features"))
+        .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &stand_in(&f)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the implementation is up (it wrote its pid and the run has started).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(f.path("pid").exists() && f.path("bg").exists()) {
+        assert!(
+            Instant::now() < deadline,
+            "the implementation never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = read_pid(&f.path("pid"));
+    let bg = read_pid(&f.path("bg"));
+    let runner = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(runner, rustix::process::Signal::TERM).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_gone(pid);
+    assert_gone(bg);
+}
+
+// ---------------------------------------------------------------- reports
+
+fn redact_junit(xml: &str) -> String {
+    let time = regex::Regex::new(r#"time="[0-9.]+""#).unwrap();
+    time.replace_all(xml, r#"time="[time]""#).into_owned()
+}
+
+#[test]
+fn junit_and_json_reports_have_a_stable_shape() {
+    let f = Fixture::new(&[("mixed.feature", MIXED), ("pass.feature", PASSING)]);
+    let list = f.write("expect.txt", "outline row [passes]\n");
+    let junit = f.path("report.xml");
+    let json = f.path("report.json");
+    let out = f.run_spawned(&[
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--expect-fail",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    insta::assert_snapshot!("junit", redact_junit(&xml));
+
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    insta::assert_json_snapshot!("json", value, {
+        ".run.started_at" => "[time]",
+        ".run.duration_ms" => "[duration]",
+        ".run.target" => "[target]",
+        ".run.issuer" => "[issuer]",
+        ".run.spawn" => "[spawn]",
+        ".features[].scenarios[].duration_ms" => "[duration]",
+    });
+}
