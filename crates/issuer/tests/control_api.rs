@@ -33,7 +33,12 @@ async fn every_control_route_needs_the_service_role_key() {
     for (method, path) in CONTROL_ROUTES {
         let url = run.url(&format!("/_control/v1{path}"));
         let method: reqwest::Method = method.parse().unwrap();
-        for auth in [None, Some(("apikey", run.anon_key.clone())), Some(("authorization", format!("Bearer {}", run.anon_key))), Some(("apikey", "garbage".into()))] {
+        for auth in [
+            None,
+            Some(("apikey", run.anon_key.clone())),
+            Some(("authorization", format!("Bearer {}", run.anon_key))),
+            Some(("apikey", "garbage".into())),
+        ] {
             let mut req = run.http.request(method.clone(), &url).body("{}");
             if let Some((name, value)) = &auth {
                 req = req.header(*name, value);
@@ -56,7 +61,10 @@ async fn every_control_route_needs_the_service_role_key() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
-    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "no_authorization");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["code"],
+        "no_authorization"
+    );
     // Both accepted forms of the key work; an unknown route with the key is a 404.
     assert_eq!(run.control_get("/info").await.status(), 200);
     let resp = run
@@ -78,7 +86,10 @@ async fn info_lists_urls_and_keys() {
     assert_eq!(info.api_url, run.base);
     assert_eq!(info.auth_url, format!("{}/auth/v1", run.base));
     assert_eq!(info.issuer, info.auth_url);
-    assert_eq!(info.jwks_url, format!("{}/auth/v1/.well-known/jwks.json", run.base));
+    assert_eq!(
+        info.jwks_url,
+        format!("{}/auth/v1/.well-known/jwks.json", run.base)
+    );
     assert_eq!(info.jwt_secret, xauth_issuer::keys::DEFAULT_JWT_SECRET);
 }
 
@@ -138,7 +149,11 @@ async fn status_fault_for_n_requests_then_normal() {
     }
     let resp = run.http.get(run.jwks_url()).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(run.issuer.counters().jwks_fetches, 3, "faulted fetches count too");
+    assert_eq!(
+        run.issuer.counters().jwks_fetches,
+        3,
+        "faulted fetches count too"
+    );
 }
 
 #[tokio::test]
@@ -148,11 +163,17 @@ async fn fault_until_cleared_and_replacement() {
     let active = run.control_json("/faults/jwks").await;
     assert_eq!(active["fault"]["kind"], "status");
     for _ in 0..5 {
-        assert_eq!(run.http.get(run.jwks_url()).send().await.unwrap().status(), 500);
+        assert_eq!(
+            run.http.get(run.jwks_url()).send().await.unwrap().status(),
+            500
+        );
     }
     // A new fault replaces the old one.
     inject(&run, json!({"kind": "status", "status": 429})).await;
-    assert_eq!(run.http.get(run.jwks_url()).send().await.unwrap().status(), 429);
+    assert_eq!(
+        run.http.get(run.jwks_url()).send().await.unwrap().status(),
+        429
+    );
     let resp = run
         .http
         .delete(run.url("/_control/v1/faults/jwks"))
@@ -161,7 +182,10 @@ async fn fault_until_cleared_and_replacement() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    assert_eq!(run.http.get(run.jwks_url()).send().await.unwrap().status(), 200);
+    assert_eq!(
+        run.http.get(run.jwks_url()).send().await.unwrap().status(),
+        200
+    );
     assert_eq!(run.control_json("/faults/jwks").await["fault"], Value::Null);
 }
 
@@ -186,12 +210,20 @@ async fn drop_fault_closes_the_connection_without_a_response() {
         let client = reqwest::Client::new();
         let err = client.get(run.jwks_url()).send().await.unwrap_err();
         assert!(err.status().is_none(), "no HTTP status at all: {err}");
-        assert!(err.is_request() || err.is_connect() || err.is_body(), "{err:?}");
+        assert!(
+            err.is_request() || err.is_connect() || err.is_body(),
+            "{err:?}"
+        );
     }
     // The server keeps serving; the same client recovers.
-    assert_eq!(run.http.get(run.jwks_url()).send().await.unwrap().status(), 200);
+    assert_eq!(
+        run.http.get(run.jwks_url()).send().await.unwrap().status(),
+        200
+    );
     // Also with the in-process handle and until cleared.
-    run.issuer.inject_jwks_fault(JwksFault::new(FaultKind::Drop)).unwrap();
+    run.issuer
+        .inject_jwks_fault(JwksFault::new(FaultKind::Drop))
+        .unwrap();
     assert!(reqwest::get(run.jwks_url()).await.is_err());
     assert!(reqwest::get(run.jwks_url()).await.is_err());
     run.issuer.clear_jwks_faults();
@@ -222,11 +254,18 @@ async fn delay_fault_delays_then_answers() {
 async fn redirect_fault_sends_a_302() {
     let run = start().await;
     let target = "http://127.0.0.1:9/elsewhere.json";
-    inject(&run, json!({"kind": "redirect", "location": target, "count": 1})).await;
+    inject(
+        &run,
+        json!({"kind": "redirect", "location": target, "count": 1}),
+    )
+    .await;
     let resp = run.http.get(run.jwks_url()).send().await.unwrap();
     assert_eq!(resp.status(), 302);
     assert_eq!(resp.headers()["location"], target);
-    assert_eq!(run.http.get(run.jwks_url()).send().await.unwrap().status(), 200);
+    assert_eq!(
+        run.http.get(run.jwks_url()).send().await.unwrap().status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -245,8 +284,14 @@ async fn bad_fault_requests_are_refused() {
     ] {
         let resp = run.control_post("/faults/jwks", Some(bad.clone())).await;
         assert_eq!(resp.status(), 400, "{bad}");
-        let code = resp.headers()["x-sb-error-code"].to_str().unwrap().to_string();
-        assert!(code == "validation_failed" || code == "bad_json", "{bad}: {code}");
+        let code = resp.headers()["x-sb-error-code"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            code == "validation_failed" || code == "bad_json",
+            "{bad}: {code}"
+        );
     }
     let resp = run
         .http
@@ -258,7 +303,10 @@ async fn bad_fault_requests_are_refused() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.headers()["x-sb-error-code"], "bad_json");
-    assert_eq!(run.http.get(run.jwks_url()).send().await.unwrap().status(), 200);
+    assert_eq!(
+        run.http.get(run.jwks_url()).send().await.unwrap().status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -267,17 +315,45 @@ async fn mint_default_is_a_gotrue_access_token_signed_by_the_current_key() {
     let minted = run.mint(json!({})).await;
     let token = minted["token"].as_str().unwrap();
     let header_text = segment_text(token, 0);
-    let current = run.issuer.keys().await.into_iter().find(|k| k.state == xauth_issuer::KeyState::Current).unwrap();
-    assert_eq!(header_text, format!(r#"{{"alg":"ES256","kid":"{}","typ":"JWT"}}"#, current.kid));
+    let current = run
+        .issuer
+        .keys()
+        .await
+        .into_iter()
+        .find(|k| k.state == xauth_issuer::KeyState::Current)
+        .unwrap();
+    assert_eq!(
+        header_text,
+        format!(r#"{{"alg":"ES256","kid":"{}","typ":"JWT"}}"#, current.kid)
+    );
     let claims: Value = serde_json::from_str(&segment_text(token, 1)).unwrap();
     assert_eq!(claims, minted["claims"]);
     assert_eq!(minted["header"]["kid"], current.kid.as_str());
     // GoTrue's member order and values.
     let payload = segment_text(token, 1);
-    let order: Vec<usize> = ["\"iss\"", "\"sub\"", "\"aud\"", "\"exp\"", "\"iat\"", "\"email\"", "\"phone\"", "\"app_metadata\"", "\"user_metadata\"", "\"role\"", "\"aal\"", "\"amr\"", "\"session_id\"", "\"is_anonymous\""]
-        .iter()
-        .map(|k| payload.find(k).unwrap_or_else(|| panic!("{k} in {payload}")))
-        .collect();
+    let order: Vec<usize> = [
+        "\"iss\"",
+        "\"sub\"",
+        "\"aud\"",
+        "\"exp\"",
+        "\"iat\"",
+        "\"email\"",
+        "\"phone\"",
+        "\"app_metadata\"",
+        "\"user_metadata\"",
+        "\"role\"",
+        "\"aal\"",
+        "\"amr\"",
+        "\"session_id\"",
+        "\"is_anonymous\"",
+    ]
+    .iter()
+    .map(|k| {
+        payload
+            .find(k)
+            .unwrap_or_else(|| panic!("{k} in {payload}"))
+    })
+    .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{payload}");
     let now = run.issuer.clock().now;
     assert_eq!(claims["iss"], run.issuer.info().issuer.as_str());
@@ -287,18 +363,30 @@ async fn mint_default_is_a_gotrue_access_token_signed_by_the_current_key() {
     assert_eq!(claims["phone"], "");
     assert_eq!(claims["is_anonymous"], false);
     assert_eq!(claims["user_metadata"], json!({}));
-    assert_eq!(claims["app_metadata"], json!({"provider": "email", "providers": ["email"]}));
+    assert_eq!(
+        claims["app_metadata"],
+        json!({"provider": "email", "providers": ["email"]})
+    );
     let iat = claims["iat"].as_i64().unwrap();
     assert!((now - 5..=now).contains(&iat));
     assert_eq!(claims["exp"].as_i64().unwrap(), iat + 3600);
-    assert_eq!(claims["amr"], json!([{"method": "password", "timestamp": iat}]));
+    assert_eq!(
+        claims["amr"],
+        json!([{"method": "password", "timestamp": iat}])
+    );
     uuid::Uuid::parse_str(claims["sub"].as_str().unwrap()).unwrap();
     uuid::Uuid::parse_str(claims["session_id"].as_str().unwrap()).unwrap();
     // Fresh subject and session each time.
     let again = run.mint(json!({})).await;
     assert_ne!(again["claims"]["sub"], claims["sub"]);
     assert_ne!(again["claims"]["session_id"], claims["session_id"]);
-    verify_with_jwks(token, &run.jwks().await, Algorithm::ES256, &run.issuer.info().issuer).unwrap();
+    verify_with_jwks(
+        token,
+        &run.jwks().await,
+        Algorithm::ES256,
+        &run.issuer.info().issuer,
+    )
+    .unwrap();
 }
 
 #[tokio::test]
@@ -320,7 +408,10 @@ async fn mint_merges_header_and_claims_with_null_removal() {
     assert_eq!(claims["role"], "service_role");
     assert!(claims.get("aal").is_none());
     assert_eq!(claims["custom"], json!({"a": [1, 2]}));
-    assert_eq!(claims["exp"].as_i64().unwrap(), claims["iat"].as_i64().unwrap() - 60);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap(),
+        claims["iat"].as_i64().unwrap() - 60
+    );
     assert!(segment_text(token, 1).ends_with(r#""custom":{"a":[1,2]}}"#));
 }
 
@@ -335,7 +426,10 @@ async fn mint_raw_texts_are_used_byte_for_byte() {
     let token = minted["token"].as_str().unwrap();
     assert_eq!(segment_text(token, 0), header_raw);
     assert_eq!(segment_text(token, 1), claims_raw);
-    assert_eq!(minted["claims"], claims_raw, "non-JSON text comes back as a string");
+    assert_eq!(
+        minted["claims"], claims_raw,
+        "non-JSON text comes back as a string"
+    );
     assert_eq!(minted["header"]["x"], "é");
     // The signature covers exactly those bytes: verify it by hand with the published key.
     let jwks = run.jwks().await;
@@ -376,14 +470,30 @@ async fn mint_with_every_key_and_algorithm() {
 
     // The legacy secret: HS256 by default (no kid, like GoTrue), also HS384/HS512.
     let secret = run.issuer.info().jwt_secret;
-    for (alg, jwt_alg) in [("HS256", Algorithm::HS256), ("HS384", Algorithm::HS384), ("HS512", Algorithm::HS512)] {
-        let body = if alg == "HS256" { json!({"key": "legacy"}) } else { json!({"key": "legacy", "alg": alg}) };
+    for (alg, jwt_alg) in [
+        ("HS256", Algorithm::HS256),
+        ("HS384", Algorithm::HS384),
+        ("HS512", Algorithm::HS512),
+    ] {
+        let body = if alg == "HS256" {
+            json!({"key": "legacy"})
+        } else {
+            json!({"key": "legacy", "alg": alg})
+        };
         let minted = run.mint(body).await;
         let token = minted["token"].as_str().unwrap();
-        assert_eq!(segment_text(token, 0), format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
+        assert_eq!(
+            segment_text(token, 0),
+            format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#)
+        );
         let mut validation = Validation::new(jwt_alg);
         validation.set_audience(&["authenticated"]);
-        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation).unwrap();
+        jsonwebtoken::decode::<Value>(
+            token,
+            &DecodingKey::from_secret(secret.as_bytes()),
+            &validation,
+        )
+        .unwrap();
     }
 
     // A revoked key still signs (to forge tokens under it), but is no longer published.
@@ -397,8 +507,13 @@ async fn mint_with_every_key_and_algorithm() {
     assert_eq!(minted["header"]["kid"], rs.as_str());
 
     // template "empty": only what is given.
-    let minted = run.mint(json!({"template": "empty", "claims": {"sub": "x"}})).await;
-    assert_eq!(segment_text(minted["token"].as_str().unwrap(), 1), r#"{"sub":"x"}"#);
+    let minted = run
+        .mint(json!({"template": "empty", "claims": {"sub": "x"}}))
+        .await;
+    assert_eq!(
+        segment_text(minted["token"].as_str().unwrap(), 1),
+        r#"{"sub":"x"}"#
+    );
     let minted = run.mint(json!({"template": "empty"})).await;
     assert_eq!(segment_text(minted["token"].as_str().unwrap(), 1), "{}");
 }
@@ -426,7 +541,12 @@ async fn mint_refuses_bad_requests() {
     ];
     for (body, status) in cases {
         let resp = run.control_post("/mint", Some(body.clone())).await;
-        assert_eq!(resp.status(), status, "{}", &body.to_string()[..body.to_string().len().min(80)]);
+        assert_eq!(
+            resp.status(),
+            status,
+            "{}",
+            &body.to_string()[..body.to_string().len().min(80)]
+        );
         let body: Value = resp.json().await.unwrap();
         assert!(body["msg"].is_string(), "GoTrue envelope: {body}");
     }
@@ -440,7 +560,10 @@ async fn mint_refuses_bad_requests() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 413);
-    assert_eq!(resp.headers()["x-sb-error-code"], "request_entity_too_large");
+    assert_eq!(
+        resp.headers()["x-sb-error-code"],
+        "request_entity_too_large"
+    );
 }
 
 #[tokio::test]
@@ -448,7 +571,9 @@ async fn clock_offset_moves_issued_and_validated_time() {
     let run = start().await;
     let clock: Value = run.control_json("/clock").await;
     assert_eq!(clock["offset_seconds"], 0);
-    let resp = run.control_post("/clock", Some(json!({"offset_seconds": 7200}))).await;
+    let resp = run
+        .control_post("/clock", Some(json!({"offset_seconds": 7200})))
+        .await;
     assert_eq!(resp.status(), 200);
     let set: Value = resp.json().await.unwrap();
     assert_eq!(set["offset_seconds"], 7200);
@@ -461,7 +586,8 @@ async fn clock_offset_moves_issued_and_validated_time() {
     let claims: Value = serde_json::from_str(&segment_text(&access, 1)).unwrap();
     assert!((claims["iat"].as_i64().unwrap() - real_now - 7200).abs() <= 2);
     // A token minted now with ttl 60 is expired for the issuer 2 h later.
-    run.control_post("/clock", Some(json!({"offset_seconds": 0}))).await;
+    run.control_post("/clock", Some(json!({"offset_seconds": 0})))
+        .await;
     let short = run.mint(json!({"ttl": 60})).await;
     run.issuer.set_clock_offset(7200);
     let resp = run
@@ -474,7 +600,11 @@ async fn clock_offset_moves_issued_and_validated_time() {
         .unwrap();
     assert_eq!(resp.status(), 403);
     assert_eq!(run.issuer.clock().offset_seconds, 7200);
-    for bad in [json!({"offset_seconds": "1"}), json!({}), json!({"offset_seconds": i64::MAX})] {
+    for bad in [
+        json!({"offset_seconds": "1"}),
+        json!({}),
+        json!({"offset_seconds": i64::MAX}),
+    ] {
         assert_eq!(run.control_post("/clock", Some(bad)).await.status(), 400);
     }
 }
@@ -482,7 +612,12 @@ async fn clock_offset_moves_issued_and_validated_time() {
 #[tokio::test]
 async fn no_apikey_mode_still_protects_the_control_api() {
     let run = start_with(Issuer::builder().require_apikey(false)).await;
-    let resp = run.http.get(run.url("/_control/v1/keys")).send().await.unwrap();
+    let resp = run
+        .http
+        .get(run.url("/_control/v1/keys"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let resp = run
         .http

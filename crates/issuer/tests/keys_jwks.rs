@@ -56,7 +56,10 @@ async fn default_jwks_publishes_es256_and_rs256_public_members_only() {
     let jwks: Value = resp.json().await.unwrap();
     for key in jwks["keys"].as_array().unwrap() {
         for private in ["d", "p", "q", "dp", "dq", "qi", "k", "oth"] {
-            assert!(key.get(private).is_none(), "private member {private} in {key}");
+            assert!(
+                key.get(private).is_none(),
+                "private member {private} in {key}"
+            );
         }
         assert_ne!(key["kty"], "oct");
         assert_eq!(key["ext"], true);
@@ -90,7 +93,10 @@ async fn rotation_lifecycle_as_seen_through_the_jwks() {
     redacted_keys_snapshot!("lifecycle_1_rotated", &run.control_json("/keys").await);
     assert_eq!(run.jwks_kids().await, vec![es.clone(), rs.clone()]);
     let token = run.password_grant().await;
-    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some(rs.as_str()));
+    assert_eq!(
+        jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(),
+        Some(rs.as_str())
+    );
 
     // Revoking the current key is refused; revoking the previous one unpublishes it.
     let resp = run.control_post(&format!("/keys/{rs}/revoke"), None).await;
@@ -129,16 +135,27 @@ async fn rotation_lifecycle_as_seen_through_the_jwks() {
         .control_post("/keys/rotate", Some(json!({"kid": target})))
         .await;
     assert_eq!(resp.status(), 200);
-    let current: Vec<String> = run.issuer.keys().await.into_iter().filter(|k| k.state == KeyState::Current).map(|k| k.kid).collect();
+    let current: Vec<String> = run
+        .issuer
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.state == KeyState::Current)
+        .map(|k| k.kid)
+        .collect();
     assert_eq!(current, vec![target.to_string()]);
 
     // Unknown kids and bad bodies get GoTrue-shaped errors.
     let resp = run.control_post("/keys/nope/revoke", None).await;
     assert_eq!(resp.status(), 404);
     assert_eq!(resp.headers()["x-sb-error-code"], "not_found");
-    let resp = run.control_post("/keys", Some(json!({"alg": "HS256"}))).await;
+    let resp = run
+        .control_post("/keys", Some(json!({"alg": "HS256"})))
+        .await;
     assert_eq!(resp.status(), 400);
-    let resp = run.control_post("/keys", Some(json!({"alg": "ES256", "state": "previous"}))).await;
+    let resp = run
+        .control_post("/keys", Some(json!({"alg": "ES256", "state": "previous"})))
+        .await;
     assert_eq!(resp.status(), 400);
 }
 
@@ -233,7 +250,10 @@ async fn public_url_defaults_to_the_bound_address_and_can_be_set() {
     let info = custom.issuer.info();
     assert_eq!(info.api_url, "https://abc.supabase.co");
     assert_eq!(info.issuer, "https://abc.supabase.co/auth/v1");
-    assert_eq!(info.jwks_url, "https://abc.supabase.co/auth/v1/.well-known/jwks.json");
+    assert_eq!(
+        info.jwks_url,
+        "https://abc.supabase.co/auth/v1/.well-known/jwks.json"
+    );
     let minted = custom.issuer.mint(&MintRequest::default()).unwrap();
     assert_eq!(minted.claims["iss"], "https://abc.supabase.co/auth/v1");
 }
@@ -266,7 +286,11 @@ async fn state_dir_keeps_keys_secret_and_states_across_restarts() {
     let secret = "a-custom-secret-that-is-long-enough-0123456789";
     let first = start_with(Issuer::builder().state_dir(&dir).jwt_secret(secret)).await;
     first.issuer.rotate(None).await.unwrap();
-    let added = first.issuer.add_key(KeyAlg::Es256, KeyState::Standby).await.unwrap();
+    let added = first
+        .issuer
+        .add_key(KeyAlg::Es256, KeyState::Standby)
+        .await
+        .unwrap();
     let jwks_before = first.jwks_text().await;
     let keys_before = first.issuer.keys().await;
     let token = first.password_grant().await;
@@ -277,7 +301,10 @@ async fn state_dir_keeps_keys_secret_and_states_across_restarts() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("keys.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("keys.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -295,7 +322,12 @@ async fn state_dir_keeps_keys_secret_and_states_across_restarts() {
 
     // A corrupt key file is a clear start-up error, not a silent fresh key set.
     std::fs::write(dir.join("keys.json"), b"{not json").unwrap();
-    let err = Issuer::builder().port(0).state_dir(&dir).spawn().await.unwrap_err();
+    let err = Issuer::builder()
+        .port(0)
+        .state_dir(&dir)
+        .spawn()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("keys.json"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
