@@ -100,7 +100,7 @@ pub(crate) fn check(
         Some(_) if !rules.check_aud => Vec::new(),
         Some(_) => return Err(Rejection::InvalidClaim("aud")),
     };
-    if rules.check_aud && !aud.iter().any(|a| *a == rules.audience) {
+    if rules.check_aud && !aud.contains(&rules.audience) {
         return Err(Rejection::Audience);
     }
     let role = optional_string(&payload, "role")?;

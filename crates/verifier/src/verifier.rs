@@ -170,12 +170,11 @@ impl Verifier {
 
         // SEEDED DEFECT expired-before-signature: expiry decides before the signature is checked.
         #[cfg(feature = "seeded-defects")]
-        if inner.defects.has(Defect::ExpiredBeforeSignature) {
-            if let Some(exp) = payload.get("exp").and_then(rules::numeric_date) {
-                if rules::is_expired(exp, inner.clock.now_unix(), inner.rules.leeway) {
-                    return Err(Rejection::Expired);
-                }
-            }
+        if inner.defects.has(Defect::ExpiredBeforeSignature)
+            && let Some(exp) = payload.get("exp").and_then(rules::numeric_date)
+            && rules::is_expired(exp, inner.clock.now_unix(), inner.rules.leeway)
+        {
+            return Err(Rejection::Expired);
         }
 
         match header.alg {
@@ -221,16 +220,13 @@ impl Verifier {
         // SEEDED DEFECT hs256-public-key: a kid naming a JWKS key makes that key's SPKI PEM
         // (with trailing newline) the HMAC secret, as node-jsonwebtoken < 4.2.2 did.
         #[cfg(feature = "seeded-defects")]
-        if self.inner.defects.has(Defect::Hs256PublicKey) {
-            if let Some(kid) = header.kid.as_deref() {
-                if let Ok(snap) = self.inner.jwks.keys_for(Some(kid)).await {
-                    if let Lookup::Found(k) = snap.keys.find(kid) {
-                        let key =
-                            hmac::Key::new(hmac::HMAC_SHA256, spki_pem(&k.spki_der).as_bytes());
-                        return hmac::verify(&key, input, sig).map_err(|_| Rejection::Signature);
-                    }
-                }
-            }
+        if self.inner.defects.has(Defect::Hs256PublicKey)
+            && let Some(kid) = header.kid.as_deref()
+            && let Ok(snap) = self.inner.jwks.keys_for(Some(kid)).await
+            && let Lookup::Found(k) = snap.keys.find(kid)
+        {
+            let key = hmac::Key::new(hmac::HMAC_SHA256, spki_pem(&k.spki_der).as_bytes());
+            return hmac::verify(&key, input, sig).map_err(|_| Rejection::Signature);
         }
         let key = self.inner.hmac.as_ref().ok_or(Rejection::AlgNotAllowed)?;
         if sig.len() != 32 {
@@ -283,32 +279,32 @@ impl Verifier {
             return Some(Ok(()));
         }
         // SEEDED DEFECT trust-embedded-jwk: the token's own `jwk` verifies it.
-        if d.has(Defect::TrustEmbeddedJwk) {
-            if let Some(jwk) = header.raw.get("jwk") {
-                return Some(match crate::keys::from_jwk(jwk) {
-                    Ok(k) => verify_with(&k, family, input, sig),
-                    Err(_) => Err(Rejection::Signature),
-                });
-            }
+        if d.has(Defect::TrustEmbeddedJwk)
+            && let Some(jwk) = header.raw.get("jwk")
+        {
+            return Some(match crate::keys::from_jwk(jwk) {
+                Ok(k) => verify_with(&k, family, input, sig),
+                Err(_) => Err(Rejection::Signature),
+            });
         }
         // SEEDED DEFECT follow-jku: keys are fetched from the token's `jku` URL and trusted.
-        if d.has(Defect::FollowJku) {
-            if let Some(url) = header.raw.get("jku").and_then(serde_json::Value::as_str) {
-                let Some(set) = self.inner.jwks.fetch_foreign(url).await else {
-                    return Some(Err(Rejection::KeysUnavailable));
-                };
-                let key = match header.kid.as_deref() {
-                    Some(kid) => match set.find(kid) {
-                        Lookup::Found(k) => Some(k),
-                        _ => None,
-                    },
-                    None => set.first_of(family),
-                };
-                return Some(match key {
-                    Some(k) => verify_with(k, family, input, sig),
-                    None => Err(Rejection::UnknownKid),
-                });
-            }
+        if d.has(Defect::FollowJku)
+            && let Some(url) = header.raw.get("jku").and_then(serde_json::Value::as_str)
+        {
+            let Some(set) = self.inner.jwks.fetch_foreign(url).await else {
+                return Some(Err(Rejection::KeysUnavailable));
+            };
+            let key = match header.kid.as_deref() {
+                Some(kid) => match set.find(kid) {
+                    Lookup::Found(k) => Some(k),
+                    _ => None,
+                },
+                None => set.first_of(family),
+            };
+            return Some(match key {
+                Some(k) => verify_with(k, family, input, sig),
+                None => Err(Rejection::UnknownKid),
+            });
         }
         // SEEDED DEFECT kid-ignored: the first key of the family is used, whatever the kid.
         if d.has(Defect::KidIgnored) {

@@ -296,6 +296,7 @@ fn claims_json(c: &Case, issuer: &str, now: i64) -> Value {
 ///    `role`, when present, a string.
 /// 3. not yet valid iff nbf > now + L; issued in the future iff iat > now + L.
 /// 4. expired iff now >= exp + L — reported only when nothing else is wrong.
+///
 /// The first broken rule (in this order) is the verdict.
 fn model(c: &Case, now: i64) -> Result<(), Rejection> {
     fn date_value(d: &Date, now: i64) -> Result<Option<f64>, ()> {

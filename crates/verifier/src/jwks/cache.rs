@@ -123,12 +123,12 @@ impl JwksCache {
         let Some(snap) = snap else {
             return Err(Rejection::KeysUnavailable);
         };
-        if let Some(kid) = kid {
-            if !snap.keys.knows(kid) && self.refresh_single_flight(Trigger::UnknownKid).await {
-                if let Some(fresh) = self.current() {
-                    return Ok(fresh);
-                }
-            }
+        if let Some(kid) = kid
+            && !snap.keys.knows(kid)
+            && self.refresh_single_flight(Trigger::UnknownKid).await
+            && let Some(fresh) = self.current()
+        {
+            return Ok(fresh);
         }
         Ok(snap)
     }

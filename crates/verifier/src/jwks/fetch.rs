@@ -105,12 +105,11 @@ pub(crate) fn parse_max_age(value: &str) -> Option<u64> {
         if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
             return Some(0);
         }
-        if name.eq_ignore_ascii_case("max-age") {
-            if let Some(a) = arg.filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
-            {
-                // Saturate absurd values; the policy clamps them anyway.
-                out = Some(a.parse::<u64>().unwrap_or(u64::MAX));
-            }
+        if name.eq_ignore_ascii_case("max-age")
+            && let Some(a) = arg.filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            // Saturate absurd values; the policy clamps them anyway.
+            out = Some(a.parse::<u64>().unwrap_or(u64::MAX));
         }
     }
     out
