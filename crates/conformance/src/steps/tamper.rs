@@ -222,9 +222,13 @@ async fn resign_with_secret(w: &mut XauthWorld, alg: String, secret: String, kid
             );
         }
     }
-    let kid = match kid_expr.strip_prefix("the kid ") {
-        Some(expr) => eval(w, expr, None).await,
-        None => None,
+    let kid = if kid_expr.starts_with("the kid of ") {
+        eval(w, &kid_expr, None).await
+    } else {
+        match kid_expr.strip_prefix("the kid ") {
+            Some(expr) => eval(w, expr, None).await,
+            None => None,
+        }
     };
     let how = format!("re-signed as {alg} with the secret {secret:?} and {kid_expr}");
     hmac_resign(w, &alg, kid, secret.as_bytes(), how);
@@ -433,19 +437,25 @@ async fn loosen_segment(w: &mut XauthWorld, part: String, change: String) {
             w.set_token_text(jws.compact(), format!("{part} segment {change}"), false);
             return;
         }
-        // a trailing space in the JSON of that part shifts its base64 length and content; a
-        // fresh ES256 signature is random anyway
-        let mut header = jws.header_text().unwrap_or_else(|e| w.harness_error(e));
-        let mut claims = jws.payload_text().unwrap_or_else(|e| w.harness_error(e));
+        // A filler member that grows by one character per attempt shifts the base64 length
+        // and content of that part; a fresh ES256 signature is random anyway.
+        let origin = w.origin();
+        let (mut header, mut claims) = (origin.header.clone(), origin.claims.clone());
+        let filler: String = (0.._attempt + 1).map(|i| ['~', '?', '>'][i % 3]).collect();
         match part.as_str() {
-            "header" => header.push(' '),
-            "payload" => claims.push(' '),
+            "header" => {
+                header.insert("xauth_fill".into(), Value::from(filler));
+            }
+            "payload" => {
+                claims.insert("xauth_fill".into(), Value::from(filler));
+            }
             _ => {}
         }
+        let (h, c) = (object_text(&header, &[]), object_text(&claims, &[]));
         w.remint_raw(
-            header,
-            claims,
-            format!("re-minted (whitespace-padded {part} JSON) to fit the change"),
+            h,
+            c,
+            format!("re-minted (filler member in the {part}) to fit the change"),
         )
         .await;
     }
