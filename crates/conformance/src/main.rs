@@ -5,7 +5,7 @@ use xauth_conformance::cli::{Cli, Command};
 use xauth_conformance::runner;
 
 /// The World whose steps run the scenarios.
-type SuiteWorld = xauth_conformance::runner::RunnerWorld;
+type SuiteWorld = xauth_conformance::world::XauthWorld;
 
 fn main() {
     let cli = Cli::parse();

@@ -546,7 +546,14 @@ fn sigterm_stops_the_run_and_the_implementation() {
     let runner = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(runner, rustix::process::Signal::TERM).unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "{status:?} {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert_gone(pid);
     assert_gone(bg);
 }
@@ -585,6 +592,43 @@ fn junit_and_json_reports_have_a_stable_shape() {
         ".run.target" => "[target]",
         ".run.issuer" => "[issuer]",
         ".run.spawn" => "[spawn]",
+        ".run.expect_fail_file" => "[file]",
         ".features[].scenarios[].duration_ms" => "[duration]",
     });
+}
+
+#[test]
+fn a_suite_error_is_reported_apart_and_fails_the_run() {
+    let f = Fixture::new(&[(
+        "harness.feature",
+        "Feature: harness\n  Scenario: cannot judge\n    Given the runner self-test fails with \"suite error (not a verdict on the target): the issuer refused a mint\"\n\n  Scenario: fine\n    Given the runner self-test passes\n",
+    )]);
+    let junit = f.path("r.xml");
+    let json = f.path("r.json");
+    let out = f.run_spawned(&[
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Suite errors (the suite could not judge these"),
+        "{text}"
+    );
+    assert!(!text.contains("\nFailures ("), "{text}");
+    assert_eq!(last_line(&out), "1 passed, 1 failed, 0 skipped");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("failures=\"0\" skipped=\"0\" errors=\"1\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<error message="), "{xml}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["features"][0]["scenarios"][0]["status"], "error");
+    assert_eq!(v["summary"]["errors"], 1);
+    assert_eq!(v["summary"]["failed"], 1);
+    assert_eq!(v["summary"]["exit_code"], 1);
 }

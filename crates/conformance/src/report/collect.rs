@@ -337,8 +337,12 @@ pub fn assemble(
                 };
                 let listed = expect_fail.matches(&p.feature_name, &p.feature_stem, &p.name)
                     | expect_fail.matches(&p.feature_name, &p.feature_stem, &p.base_name);
+                let suite_error = failure
+                    .as_ref()
+                    .is_some_and(|f| f.message.starts_with(super::SUITE_ERROR_PREFIX));
                 let status = match (failure.is_some(), listed) {
                     (false, false) => Status::Passed,
+                    (true, false) if suite_error => Status::Error,
                     (true, false) => Status::Failed,
                     (true, true) => Status::ExpectedFailure,
                     (false, true) => Status::UnexpectedPass,

@@ -7,7 +7,7 @@
 //!   "run": { "tool_version", "started_at" (RFC 3339), "duration_ms", "target", "spawn"|null,
 //!            "profile_file"|null, "profile_name", "issuer", "issuer_in_process", "tags"|null,
 //!            "features_origin", "expect_fail_file"|null, "strict_expect_fail" },
-//!   "summary": { "passed", "failed", "skipped", "expected_failures", "unexpected_passes",
+//!   "summary": { "passed", "failed", "skipped", "errors", "expected_failures", "unexpected_passes",
 //!                "total", "exit_code" },
 //!   "aborted": null | "why the run stopped early",
 //!   "unused_expect_fail": ["entry", …],
@@ -17,10 +17,11 @@
 //!                                    "skip_reason": null | "…" } ] } ]
 //! }
 //! ```
-//! `status` ∈ `passed`, `failed`, `skipped`, `expected_failure`, `unexpected_pass`. The
-//! counts follow the closing line: expected failures count as skipped; unexpected passes as
-//! passed (as failed under `--strict-expect-fail`). The mutation gate reads this file: a
-//! defect is caught by the scenarios whose `status` is `failed`.
+//! `status` ∈ `passed`, `failed`, `error` (a suite error: the suite could not judge),
+//! `skipped`, `expected_failure`, `unexpected_pass`. The counts follow the closing line:
+//! suite errors count as failed (and in `errors`); expected failures as skipped; unexpected
+//! passes as passed (as failed under `--strict-expect-fail`). The mutation gate reads this
+//! file: a defect is caught by the scenarios whose `status` is `failed` (never `error`).
 
 use serde_json::{Value, json};
 
@@ -70,6 +71,7 @@ pub fn to_value(report: &RunReport) -> Value {
             "passed": c.passed,
             "failed": c.failed,
             "skipped": c.skipped,
+            "errors": c.errors,
             "expected_failures": c.expected_failures,
             "unexpected_passes": c.unexpected_passes,
             "total": report.features.iter().map(|f| f.scenarios.len()).sum::<usize>(),

@@ -1,5 +1,5 @@
 //! JUnit XML (`--junit FILE`): one `<testsuite>` per feature file, one `<testcase>` per
-//! scenario. Failures carry the failing step as `message` and the full text as the body;
+//! scenario. Suite errors are `<error>`. Failures carry the failing step as `message` and the full text as the body;
 //! skipped scenarios and expected failures are `<skipped>` (an expected failure's text goes to
 //! `<system-out>`); an unexpected pass is a passing test case with a `<system-out>` note (a
 //! `<failure>` under `--strict-expect-fail`).
@@ -16,9 +16,10 @@ pub fn render(report: &RunReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"xauth-conformance\" tests=\"{tests}\" failures=\"{}\" skipped=\"{}\" errors=\"0\" time=\"{:.3}\">",
-        total.failed,
+        "<testsuites name=\"xauth-conformance\" tests=\"{tests}\" failures=\"{}\" skipped=\"{}\" errors=\"{}\" time=\"{:.3}\">",
+        total.failed - total.errors,
         total.skipped,
+        total.errors,
         report.meta.duration.as_secs_f64()
     );
     for f in &report.features {
@@ -26,12 +27,13 @@ pub fn render(report: &RunReport) -> String {
         let time: f64 = f.scenarios.iter().map(|s| s.duration.as_secs_f64()).sum();
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" file=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" errors=\"0\" time=\"{time:.3}\">",
+            "  <testsuite name=\"{}\" file=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" errors=\"{}\" time=\"{time:.3}\">",
             esc(&f.name),
             esc(&f.file),
             f.scenarios.len(),
-            c.failed,
-            c.skipped
+            c.failed - c.errors,
+            c.skipped,
+            c.errors
         );
         for s in &f.scenarios {
             let _ = write!(
@@ -55,6 +57,15 @@ pub fn render(report: &RunReport) -> String {
                     let _ = writeln!(
                         out,
                         ">\n      <failure message=\"{}\" type=\"failure\">{}</failure>\n    </testcase>",
+                        esc(step),
+                        esc(&failure_text)
+                    );
+                }
+                Status::Error => {
+                    let step = s.failure.as_ref().map(|x| x.step.as_str()).unwrap_or("");
+                    let _ = writeln!(
+                        out,
+                        ">\n      <error message=\"{}\" type=\"suite_error\">{}</error>\n    </testcase>",
                         esc(step),
                         esc(&failure_text)
                     );

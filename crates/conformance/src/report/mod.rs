@@ -18,6 +18,10 @@ pub enum Status {
     Passed,
     /// A step failed, a step is undefined, the scenario timed out or never ran.
     Failed,
+    /// The suite itself could not judge (a step's message starts with
+    /// [`SUITE_ERROR_PREFIX`], e.g. the issuer refused a mint): not a verdict on the target,
+    /// but it fails the run, since nothing was proven.
+    Error,
     /// Not run, with a reason (a requirement the profile does not declare, or `@slow`).
     Skipped,
     /// Failed and listed in `--expect-fail`: does not fail the run.
@@ -33,12 +37,16 @@ impl Status {
         match self {
             Status::Passed => "passed",
             Status::Failed => "failed",
+            Status::Error => "error",
             Status::Skipped => "skipped",
             Status::ExpectedFailure => "expected_failure",
             Status::UnexpectedPass => "unexpected_pass",
         }
     }
 }
+
+/// A step message starting with this is a suite error ([`Status::Error`]), not a verdict.
+pub const SUITE_ERROR_PREFIX: &str = "suite error";
 
 /// Why a scenario failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,8 +94,11 @@ pub struct FeatureReport {
 pub struct Counts {
     /// Passed (unexpected passes included unless strict).
     pub passed: usize,
-    /// Failures that fail the run (unexpected passes included when strict).
+    /// Failures that fail the run (suite errors included; unexpected passes included when
+    /// strict).
     pub failed: usize,
+    /// Of `failed`: suite errors.
+    pub errors: usize,
     /// Skipped with a reason, plus expected failures.
     pub skipped: usize,
     /// Of `skipped`: expected failures.
@@ -104,6 +115,10 @@ impl FeatureReport {
             match s.status {
                 Status::Passed => c.passed += 1,
                 Status::Failed => c.failed += 1,
+                Status::Error => {
+                    c.failed += 1;
+                    c.errors += 1;
+                }
                 Status::Skipped => c.skipped += 1,
                 Status::ExpectedFailure => {
                     c.skipped += 1;
@@ -176,6 +191,7 @@ impl RunReport {
             let c = f.counts(self.meta.strict_expect_fail);
             total.passed += c.passed;
             total.failed += c.failed;
+            total.errors += c.errors;
             total.skipped += c.skipped;
             total.expected_failures += c.expected_failures;
             total.unexpected_passes += c.unexpected_passes;

@@ -65,6 +65,12 @@ pub fn render(report: &RunReport) -> String {
     section(&mut out, "Failures", Status::Failed, true);
     section(
         &mut out,
+        "Suite errors (the suite could not judge these: not a verdict on the target, but nothing was proven)",
+        Status::Error,
+        true,
+    );
+    section(
+        &mut out,
         "Expected failures (listed in --expect-fail; they do not fail the run)",
         Status::ExpectedFailure,
         false,
@@ -128,11 +134,11 @@ pub fn render(report: &RunReport) -> String {
         let _ = writeln!(out, "\nRun stopped early: {why}");
     }
     let c = report.counts();
-    if c.expected_failures > 0 || c.unexpected_passes > 0 {
+    if c.expected_failures > 0 || c.unexpected_passes > 0 || c.errors > 0 {
         let _ = writeln!(
             out,
-            "\n({} expected failures counted as skipped, {} unexpected passes)",
-            c.expected_failures, c.unexpected_passes
+            "\n({} suite errors counted as failed, {} expected failures counted as skipped, {} unexpected passes)",
+            c.errors, c.expected_failures, c.unexpected_passes
         );
     }
     let _ = writeln!(out, "\n{}", report.closing_line());
