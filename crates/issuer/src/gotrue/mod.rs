@@ -72,6 +72,13 @@ async fn fallback(
     errors::not_found(headers).await
 }
 
+async fn method_not_allowed(
+    _key: extract::ApiKey,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    errors::method_not_allowed(headers).await
+}
+
 /// Every route under `/auth/v1` (mount with `Router::nest("/auth/v1", router())`).
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -92,7 +99,7 @@ pub fn router() -> Router<AppState> {
             get(crate::jwks::openid_configuration_handler),
         )
         .fallback(fallback)
-        .method_not_allowed_fallback(errors::method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(errors::render_errors))
         .layer(cors_layer())
 }

@@ -46,6 +46,9 @@ struct Inner {
     users: HashMap<Uuid, UserRecord>,
     sessions: HashMap<Uuid, SessionRecord>,
     refresh_tokens: HashMap<String, RefreshTokenRecord>,
+    /// `(aud, lowercased email)` → user; rebuilt on load, never persisted.
+    #[serde(skip)]
+    by_email: HashMap<(String, String), Uuid>,
 }
 
 /// Users, sessions and refresh tokens.
@@ -190,14 +193,45 @@ pub fn check_password_strength(password: &str) -> Result<(), ApiError> {
 
 impl Inner {
     fn find_user(&self, login: &Login<'_>, aud: &str) -> Option<Uuid> {
-        self.users
+        match login {
+            Login::Email(e) if e.is_empty() => None,
+            Login::Email(e) => self
+                .by_email
+                .get(&(aud.to_owned(), e.to_lowercase()))
+                .copied(),
+            Login::Phone(p) => self
+                .users
+                .values()
+                .find(|u| u.aud == aud && !u.phone.is_empty() && u.phone == *p)
+                .map(|u| u.id),
+        }
+    }
+
+    fn insert_user(&mut self, user: UserRecord) {
+        if !user.email.is_empty() {
+            self.by_email
+                .insert((user.aud.clone(), user.email.clone()), user.id);
+        }
+        self.users.insert(user.id, user);
+    }
+
+    fn remove_user(&mut self, id: Uuid) -> bool {
+        match self.users.remove(&id) {
+            Some(user) => {
+                self.by_email.remove(&(user.aud, user.email));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.by_email = self
+            .users
             .values()
-            .filter(|u| u.aud == aud)
-            .find(|u| match login {
-                Login::Email(e) => !u.email.is_empty() && u.email == e.to_lowercase(),
-                Login::Phone(p) => !u.phone.is_empty() && u.phone == *p,
-            })
-            .map(|u| u.id)
+            .filter(|u| !u.email.is_empty())
+            .map(|u| ((u.aud.clone(), u.email.clone()), u.id))
+            .collect();
     }
 
     /// GoTrue's `issueRefreshToken`: a new session with one refresh token.
@@ -286,7 +320,7 @@ impl AuthStore {
         };
         std::fs::create_dir_all(dir)?;
         let path = dir.join(STATE_FILE);
-        let inner = match std::fs::read(&path) {
+        let mut inner: Inner = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -296,6 +330,7 @@ impl AuthStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Inner::default(),
             Err(e) => return Err(e),
         };
+        inner.reindex();
         Ok(AuthStore {
             inner: Mutex::new(inner),
             persist: Some(Persister {
@@ -351,7 +386,7 @@ impl AuthStore {
                     user.add_identity("email", now);
                     user.confirm_email(now);
                     let id = user.id;
-                    inner.users.insert(id, user);
+                    inner.insert_user(user);
                     id
                 }
             }
@@ -644,7 +679,7 @@ impl AuthStore {
                     );
                     user.add_identity(provider, now);
                     let id = user.id;
-                    inner.users.insert(id, user);
+                    inner.insert_user(user);
                     id
                 }
             };
@@ -729,7 +764,7 @@ impl AuthStore {
                 user.confirm_phone(now);
             }
             user.banned_until = new.banned_until;
-            inner.users.insert(user.id, user.clone());
+            inner.insert_user(user.clone());
             user
         };
         self.save();
@@ -758,7 +793,7 @@ impl AuthStore {
     pub fn delete_user(&self, id: Uuid) -> bool {
         let existed = {
             let mut inner = self.inner.lock();
-            let existed = inner.users.remove(&id).is_some();
+            let existed = inner.remove_user(id);
             let sessions: Vec<Uuid> = inner
                 .sessions
                 .values()
