@@ -194,7 +194,7 @@ pub fn check_password_strength(password: &str) -> Result<(), ApiError> {
 impl Inner {
     fn find_user(&self, login: &Login<'_>, aud: &str) -> Option<Uuid> {
         match login {
-            Login::Email(e) if e.is_empty() => None,
+            Login::Email("") => None,
             Login::Email(e) => self
                 .by_email
                 .get(&(aud.to_owned(), e.to_lowercase()))
