@@ -88,12 +88,12 @@ impl FromRequestParts<AppState> for ApiKey {
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-/// 413 in GoTrue's shape.
-pub fn too_large() -> ApiError {
+/// 413 in GoTrue's shape (`retrieveRequestParams` on `http.MaxBytesError`).
+pub fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "request_entity_too_large",
-        "Request body too large",
+        format!("Request body too large (max {limit} bytes)"),
     )
 }
 
@@ -101,7 +101,7 @@ pub fn too_large() -> ApiError {
 pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
         Err(_) => Err(ApiError::bad_request("bad_json", "Could not read body")),
     }
 }
@@ -141,7 +141,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .and_then(|v: &HeaderValue| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
+            return Err(too_large(limit));
         }
         let bytes = read_body(request.into_body(), limit).await?;
         parse_json(&bytes).map(JsonBody)
