@@ -613,3 +613,43 @@ async fn users_and_sessions_survive_a_restart_with_a_state_dir() {
     h.issuer.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_all_succeed_within_the_interval() {
+    let alice = email("alice");
+    let h = std::sync::Arc::new(start_with(|b| b.user(&alice, PASSWORD)).await);
+    let token = h.session(&alice, PASSWORD).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let h = h.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move { h.refresh(&token).await }));
+    }
+    let mut issued = std::collections::HashSet::new();
+    for task in tasks {
+        let reply = task.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        issued.insert(reply.json()["refresh_token"].as_str().unwrap().to_owned());
+    }
+    // Each request either rotated the token or reused it within the interval (a new child),
+    // or got the active child back as the parent-of-active: never an error.
+    assert!(!issued.is_empty() && !issued.contains(&token));
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_a_clear_startup_error() {
+    let dir = std::env::temp_dir().join(format!("xauth-gotrue-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("auth.json"), b"{not json").unwrap();
+    let result = xauth_issuer::Issuer::builder()
+        .port(0)
+        .state_dir(&dir)
+        .spawn()
+        .await;
+    let error = result.expect_err("a corrupt auth.json must not start");
+    assert!(error.to_string().contains("auth.json"), "{error}");
+    std::fs::remove_dir_all(&dir).ok();
+}
