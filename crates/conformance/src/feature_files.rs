@@ -62,14 +62,33 @@ pub fn resolve(explicit: Option<&Path>) -> Result<FeatureSource, FeatureSourceEr
             _temp: None,
         });
     }
-    if EMBEDDED_FEATURES.is_empty() {
+    extract(EMBEDDED_FEATURES)
+}
+
+/// Writes `files` (relative path, text) into a fresh temporary directory.
+pub fn extract(files: &[(&str, &str)]) -> Result<FeatureSource, FeatureSourceError> {
+    if files.is_empty() {
         return Err(FeatureSourceError::None);
     }
     let temp = tempfile::Builder::new()
         .prefix("xauth-features-")
         .tempdir()
         .map_err(FeatureSourceError::Extract)?;
-    for (rel, text) in EMBEDDED_FEATURES {
+    for (rel, text) in files {
+        let rel = Path::new(rel);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(FeatureSourceError::Extract(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "embedded path {} is not a plain relative path",
+                    rel.display()
+                ),
+            )));
+        }
         let path = temp.path().join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(FeatureSourceError::Extract)?;
@@ -95,4 +114,62 @@ fn has_feature_files(dir: &Path) -> bool {
             p.extension().is_some_and(|x| x == "feature")
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extracts_into_a_temporary_directory_that_goes_away() {
+        let src = extract(&[
+            ("a.feature", "Feature: a\n"),
+            ("sub/b.feature", "Feature: b\n"),
+        ])
+        .unwrap();
+        let dir = src.dir().to_owned();
+        assert_eq!(src.origin(), "embedded");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("sub/b.feature")).unwrap(),
+            "Feature: b\n"
+        );
+        drop(src);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn refuses_paths_that_leave_the_directory() {
+        assert!(extract(&[("../x.feature", "")]).is_err());
+        assert!(extract(&[("/x.feature", "")]).is_err());
+        assert!(matches!(extract(&[]), Err(FeatureSourceError::None)));
+    }
+
+    #[test]
+    fn the_repository_features_are_embedded() {
+        // The repository ships feature files; the build embeds every one of them.
+        let on_disk = walk(Path::new(REPO_FEATURES_DIR));
+        assert_eq!(
+            EMBEDDED_FEATURES.len(),
+            on_disk,
+            "rebuild embeds the current features"
+        );
+        assert!(on_disk > 0);
+    }
+
+    fn walk(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| {
+                        let p = e.path();
+                        if p.is_dir() {
+                            walk(&p)
+                        } else {
+                            usize::from(p.extension().is_some_and(|x| x == "feature"))
+                        }
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
 }

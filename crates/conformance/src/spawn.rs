@@ -69,7 +69,13 @@ pub enum SpawnError {
 /// let words = xauth_conformance::spawn::split_command("node 'my server.js' --port=1").unwrap();
 /// assert_eq!(words, ["node", "my server.js", "--port=1"]);
 /// ```
+///
+/// A command that is exactly the path of an existing file is taken whole, so a program path
+/// containing spaces needs no quoting.
 pub fn split_command(cmd: &str) -> Result<Vec<String>, SpawnError> {
+    if !cmd.trim().is_empty() && Path::new(cmd).is_file() {
+        return Ok(vec![cmd.to_owned()]);
+    }
     match shlex::split(cmd) {
         Some(w) if !w.is_empty() => Ok(w),
         _ => Err(SpawnError::BadCommand(cmd.to_owned())),

@@ -632,3 +632,69 @@ fn a_suite_error_is_reported_apart_and_fails_the_run() {
     assert_eq!(v["summary"]["failed"], 1);
     assert_eq!(v["summary"]["exit_code"], 1);
 }
+
+// ---------------------------------------------------------------- --issuer (attach)
+
+fn attach_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_running_issuer_is_attached_with_its_control_key() {
+    let rt = attach_runtime();
+    let issuer = rt
+        .block_on(xauth_issuer::Issuer::builder().port(0).spawn())
+        .unwrap();
+    let info = issuer.info();
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let json = f.path("r.json");
+    let spawn = format!("{BIN} stub-target");
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg("--features")
+        .arg(f.path("features"))
+        .args([
+            "--issuer",
+            &info.api_url,
+            "--control-key",
+            &info.service_role_key,
+        ])
+        .args(["--spawn", &spawn, "--json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["run"]["issuer_in_process"], false);
+    assert_eq!(
+        v["run"]["issuer"].as_str().unwrap().trim_end_matches('/'),
+        info.api_url
+    );
+
+    // A wrong key is a setup error naming the likely cause.
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg("--features")
+        .arg(f.path("features"))
+        .args(["--issuer", &info.api_url, "--control-key", "not-the-key"])
+        .args(["--spawn", &spawn])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("wrong --control-key?"),
+        "{}",
+        stderr(&out)
+    );
+    rt.block_on(issuer.shutdown());
+}
