@@ -481,8 +481,15 @@ impl AuthStore {
             let mut inner = self.inner.lock();
             Self::refresh_locked(&mut inner, token, now, reuse_interval)
         };
-        // A detected reuse revokes the family: that change is committed too.
-        self.save();
+        // A detected reuse revokes the family (and an orphan token is dropped): those changes
+        // are committed too; lookups that found nothing changed nothing.
+        let changed = match &result {
+            Ok(_) => true,
+            Err(e) => matches!(e.code, "refresh_token_already_used" | "session_not_found"),
+        };
+        if changed {
+            self.save();
+        }
         result
     }
 
