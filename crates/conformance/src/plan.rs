@@ -16,7 +16,7 @@
 //! | `@needs-hs256` | `legacy_hs256 = true` and the issuer has a legacy secret |
 //! | `@needs-no-hs256` | `legacy_hs256 = false` |
 //! | `@needs-rate-limit` | `rate_limit.enabled = true` |
-//! | `@needs-ip-rate-limit` | `rate_limit.enabled = true` and `[rate_limit.ip]` is present |
+//! | `@needs-ip-rate-limit` | `rate_limit.enabled = true` and `rate_limit.ip.enabled = true` |
 //! | `@needs-rfc6750` | `strict.rfc6750_headers = true` |
 //! | `@needs-loopback` | the target is on a loopback address |
 //! | `@slow` | `--slow` is given |
@@ -134,8 +134,10 @@ impl Requirements {
                     .then_some("the profile enables legacy HS256 (legacy_hs256 = true)"),
                 "needs-rate-limit" => (!p.rate_limit.enabled)
                     .then_some("the profile declares no rate limit (rate_limit.enabled = false)"),
-                "needs-ip-rate-limit" => (!p.rate_limit.enabled || p.rate_limit.ip.is_none())
-                    .then_some("the profile declares no per-IP rate limit ([rate_limit.ip])"),
+                "needs-ip-rate-limit" => (!p.rate_limit.enabled || !p.rate_limit.ip.enabled)
+                    .then_some(
+                        "the profile declares no per-IP rate limit (rate_limit.ip.enabled = false)",
+                    ),
                 "needs-rfc6750" => (!p.strict.rfc6750_headers).then_some(
                     "the profile does not require RFC 6750 headers (strict.rfc6750_headers = false)",
                 ),

@@ -175,8 +175,8 @@ pub struct RateLimit {
     pub window_seconds: NonZeroU64,
     /// What the limit is keyed on: `"subject"` or `"ip"`. Default `"subject"`.
     pub keying: RateLimitKeying,
-    /// The per-client-IP limit for requests without a valid token; absent = none declared.
-    pub ip: Option<IpRateLimit>,
+    /// The per-client-IP limit for requests without a valid token.
+    pub ip: IpRateLimit,
 }
 
 impl Default for RateLimit {
@@ -186,7 +186,7 @@ impl Default for RateLimit {
             requests: NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN),
             window_seconds: NonZeroU64::new(60).unwrap_or(NonZeroU64::MIN),
             keying: RateLimitKeying::Subject,
-            ip: Some(IpRateLimit::default()),
+            ip: IpRateLimit::default(),
         }
     }
 }
@@ -195,6 +195,8 @@ impl Default for RateLimit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IpRateLimit {
+    /// Whether there is a per-IP limit at all (false skips the per-IP scenarios). Default true.
+    pub enabled: bool,
     /// Requests allowed per window and client IP. Default 600.
     pub requests: NonZeroU32,
     /// Window length in seconds. Default 60.
@@ -204,6 +206,7 @@ pub struct IpRateLimit {
 impl Default for IpRateLimit {
     fn default() -> Self {
         Self {
+            enabled: true,
             requests: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
             window_seconds: NonZeroU64::new(60).unwrap_or(NonZeroU64::MIN),
         }

@@ -194,6 +194,16 @@ where
     if let Some(cmd) = &args.spawn {
         spawn::split_command(cmd)?;
     }
+    for (flag, path) in [("--junit", &args.junit), ("--json", &args.json)] {
+        if let Some(path) = path {
+            // Fail now, not after the run: open (creating, not truncating) for writing.
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| SetupError(format!("{flag} {}: {e}", path.display())))?;
+        }
+    }
     if let Some(t) = &args.target
         && !matches!(t.scheme(), "http" | "https")
     {

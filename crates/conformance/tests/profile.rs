@@ -59,7 +59,8 @@ rfc6750_headers = false
     assert_eq!(p.rate_limit.requests.get(), 10);
     assert_eq!(p.rate_limit.keying, RateLimitKeying::Ip);
     // [rate_limit] given without [rate_limit.ip]: the per-IP default stays.
-    assert!(p.rate_limit.ip.is_some());
+    assert!(p.rate_limit.ip.enabled);
+    assert_eq!(p.rate_limit.ip.requests.get(), 600);
     assert!(!p.strict.rfc6750_headers);
     // The error pointer reads the code out of a body.
     let body = serde_json::json!({"code": "UNAUTHENTICATED"});

@@ -265,6 +265,15 @@ fn usage_errors_exit_2() {
     // Unbalanced quotes in --spawn.
     let out = f.run(&["--spawn", "sh -c 'oops"]);
     assert_eq!(out.status.code(), Some(2));
+    // A report that cannot be written fails before any scenario runs.
+    let out = f.run_spawned(&["--junit", "/nonexistent-dir/r.xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--junit /nonexistent-dir/r.xml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains("passed"));
     // An unknown flag (clap).
     let out = f.run(&["--no-such-flag"]);
     assert_eq!(out.status.code(), Some(2));
