@@ -25,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the scenarios against an implementation.
     Run(Box<RunArgs>),
+    /// List the scenarios by feature (what `run` would run with the same selection), without
+    /// running anything.
+    List(ListArgs),
     /// A minimal stand-in implementation (200 on the readiness path, 401 elsewhere) used by the
     /// runner's own tests; listens on 127.0.0.1:$PORT.
     #[command(hide = true)]
@@ -33,6 +36,26 @@ pub enum Command {
         #[arg(long, env = "PORT")]
         port: u16,
     },
+}
+
+/// `xauth-conformance list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Target profile (TOML) whose requirements decide what is skipped.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Only scenarios whose tags match this expression.
+    #[arg(long, value_name = "EXPR")]
+    pub tags: Option<String>,
+    /// Directory of .feature files (default as for `run`).
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Count @slow scenarios as run, not skipped.
+    #[arg(long)]
+    pub slow: bool,
+    /// Print every scenario, not only the counts.
+    #[arg(long)]
+    pub scenarios: bool,
 }
 
 /// `xauth-conformance run`.

@@ -28,6 +28,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Run(args) => rt.block_on(runner::run::<SuiteWorld>(&args, &[])),
+        Command::List(args) => rt.block_on(runner::list(&args)),
         Command::StubTarget { port } => rt.block_on(xauth_conformance::stub::serve(port)),
     };
     drop(rt);

@@ -707,3 +707,30 @@ fn a_running_issuer_is_attached_with_its_control_key() {
     );
     rt.block_on(issuer.shutdown());
 }
+
+#[test]
+fn list_counts_scenarios_by_feature_without_running_anything() {
+    let f = Fixture::new(&[("mixed.feature", MIXED), ("pass.feature", PASSING)]);
+    let out = Command::new(BIN)
+        .args(["list", "--features"])
+        .arg(f.path("features"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("list", stdout(&out));
+    let out = Command::new(BIN)
+        .args(["list", "--tags", "@known", "--scenarios", "--features"])
+        .arg(f.path("features"))
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("mixed.feature:9: second fails"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("| **total** | | **1** | **0** |"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -153,6 +153,14 @@ impl Collector {
         if !self.progress {
             return;
         }
+        if self
+            .plan
+            .scenarios
+            .iter()
+            .all(|p| p.key.file != file || p.decision == Decision::Deselected)
+        {
+            return; // nothing of this feature was selected
+        }
         let mut c = super::Counts::default();
         for p in self.plan.scenarios.iter().filter(|p| p.key.file == file) {
             match &p.decision {
@@ -185,7 +193,9 @@ impl Collector {
             .map_or_else(|| feature.name.clone(), |p| p.feature_file.clone());
         let mut line = format!(
             "[{mark}] {rel}: {} passed, {} failed, {} skipped",
-            c.passed, c.failed, c.skipped
+            c.passed,
+            c.failed,
+            c.skipped + c.expected_failures
         );
         if c.expected_failures > 0 {
             line.push_str(&format!(", {} expected failures", c.expected_failures));
