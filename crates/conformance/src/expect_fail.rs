@@ -2,8 +2,8 @@
 //!
 //! One entry per line; `#` starts a comment; blank lines are ignored. An entry is either a
 //! scenario name (`alg none is rejected`) or a feature-qualified one
-//! (`algorithms :: alg none is rejected`), where the qualifier is the feature's name or its
-//! file stem. Names compare exactly after trimming surrounding whitespace.
+//! (`algorithms :: alg none is rejected`), where the qualifier is the feature's name, its
+//! file stem or its file name (`algorithms.feature`). Names compare exactly after trimming surrounding whitespace.
 //!
 //! A listed scenario that fails is an *expected failure*: reported, but it does not fail the
 //! run. A listed scenario that passes is *unexpectedly passed*: reported as a warning (remove
@@ -132,10 +132,11 @@ impl ExpectFail {
     pub fn matches(&self, feature_name: &str, feature_stem: &str, scenario: &str) -> bool {
         let mut hit = false;
         for (i, e) in self.entries.iter().enumerate() {
-            let feature_ok = e
-                .feature
-                .as_deref()
-                .is_none_or(|f| f == feature_name.trim() || f == feature_stem);
+            let feature_ok = e.feature.as_deref().is_none_or(|f| {
+                f == feature_name.trim()
+                    || f == feature_stem
+                    || f.strip_suffix(".feature") == Some(feature_stem)
+            });
             if feature_ok && e.scenario == scenario.trim() {
                 self.used.lock().insert(i);
                 hit = true;
@@ -180,6 +181,9 @@ mod tests {
     fn unused_entries_are_reported() {
         let l = ExpectFail::parse("a\nf :: b\n").unwrap();
         assert!(l.matches("F", "f", "b"));
+        let by_file = ExpectFail::parse("f.feature :: b\n").unwrap();
+        assert!(by_file.matches("Feature F", "f", "b"));
+        assert!(!by_file.matches("Feature F", "g", "b"));
         assert_eq!(l.unused().len(), 1);
         assert_eq!(l.unused()[0].scenario, "a");
     }

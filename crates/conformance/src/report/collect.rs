@@ -127,7 +127,7 @@ impl Collector {
                 if let Some(r) = live.running.get_mut(&key) {
                     r.failure.get_or_insert(Failure {
                         step: format!("{which} hook"),
-                        message: panic_message(&info),
+                        message: truncate(panic_message(&info), MAX_MESSAGE_BYTES),
                     });
                 }
             }
@@ -256,10 +256,38 @@ fn panic_message(info: &event::Info) -> String {
     }
 }
 
+/// Failure messages longer than this are cut (the evidence of one step is bounded).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
 fn step_error_message(err: &event::StepError) -> String {
-    match err {
+    let msg = match err {
         event::StepError::Panic(info) => panic_message(info),
         other => other.to_string(),
+    };
+    truncate(msg, MAX_MESSAGE_BYTES)
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = s.len() - cut;
+    s.truncate(cut);
+    s.push_str(&format!("\n… ({dropped} more bytes cut)"));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_messages_are_cut_on_a_char_boundary() {
+        let s = super::truncate("é".repeat(10), 5);
+        assert!(s.starts_with("éé\n… (16 more bytes cut)"), "{s}");
+        assert_eq!(super::truncate("short".into(), 5), "short");
     }
 }
 
