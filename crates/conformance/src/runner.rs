@@ -13,7 +13,7 @@
 //! - **Mutation gate**: `cargo xtask mutants` runs this binary once per seeded defect
 //!   (`--spawn 'xauth-reference --defect NAME' --json FILE`) and reads the JSON reports
 //!   (`report::json`): a defect is caught by the scenarios whose status is `failed`. One process
-//!   per run keeps the process-global [`context`](crate::context) simple and every run
+//!   per run keeps the process-global [`context`] simple and every run
 //!   isolated (fresh issuer state, fresh implementation).
 
 use std::collections::HashSet;
