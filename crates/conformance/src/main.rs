@@ -31,6 +31,7 @@ fn main() {
         Command::List(args) => rt.block_on(runner::list(&args)),
         Command::StubTarget { port } => rt.block_on(xauth_conformance::stub::serve(port)),
     };
-    drop(rt);
+    // Bounded: a blocking task left behind must not keep the process alive.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
     std::process::exit(code);
 }

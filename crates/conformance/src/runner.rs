@@ -104,7 +104,13 @@ impl Resources {
             s.stop(grace).await;
         }
         if let Some(i) = self.issuer.take() {
-            i.shutdown().await;
+            // Bounded: a client that keeps a connection open must not hold the run.
+            if tokio::time::timeout(Duration::from_secs(5), i.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!("the issuer did not shut down within 5 s");
+            }
         }
     }
 }

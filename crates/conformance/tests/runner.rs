@@ -492,6 +492,8 @@ fn the_implementation_gets_the_environment_contract() {
         .arg("--features")
         .arg(f.path("features"))
         .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &cmd])
+        .arg("--log-dir")
+        .arg(f.path("logs"))
         .env("SUPABASE_JWT_SECRET", "inherited-must-not-leak")
         .output()
         .unwrap();
@@ -518,6 +520,8 @@ fn the_implementation_gets_the_environment_contract() {
         .arg(f.path("features"))
         .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &cmd, "--profile"])
         .arg(&profile)
+        .arg("--log-dir")
+        .arg(f.path("logs"))
         .env("SUPABASE_JWT_SECRET", "inherited-must-not-leak")
         .output()
         .unwrap();
@@ -537,6 +541,8 @@ fn sigterm_stops_the_run_and_the_implementation() {
         .arg("--features")
         .arg(f.path("features"))
         .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &stand_in(&f)])
+        .arg("--log-dir")
+        .arg(f.path("logs"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -673,6 +679,8 @@ fn a_running_issuer_is_attached_with_its_control_key() {
             &info.service_role_key,
         ])
         .args(["--spawn", &spawn, "--json", json.to_str().unwrap()])
+        .arg("--log-dir")
+        .arg(f.path("logs"))
         .output()
         .unwrap();
     assert_eq!(
@@ -697,6 +705,8 @@ fn a_running_issuer_is_attached_with_its_control_key() {
         .arg(f.path("features"))
         .args(["--issuer", &info.api_url, "--control-key", "not-the-key"])
         .args(["--spawn", &spawn])
+        .arg("--log-dir")
+        .arg(f.path("logs"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
