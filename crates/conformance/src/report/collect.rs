@@ -256,6 +256,9 @@ fn panic_message(info: &event::Info) -> String {
     }
 }
 
+/// How cucumber words a World that could not be created: a suite error, not a verdict.
+const WORLD_INIT_FAILED: &str = "failed to initialize `World`";
+
 /// Failure messages longer than this are cut (the evidence of one step is bounded).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -375,9 +378,10 @@ pub fn assemble(
                 };
                 let listed = expect_fail.matches(&p.feature_name, &p.feature_stem, &p.name)
                     | expect_fail.matches(&p.feature_name, &p.feature_stem, &p.base_name);
-                let suite_error = failure
-                    .as_ref()
-                    .is_some_and(|f| f.message.starts_with(super::SUITE_ERROR_PREFIX));
+                let suite_error = failure.as_ref().is_some_and(|f| {
+                    f.message.starts_with(super::SUITE_ERROR_PREFIX)
+                        || f.message.starts_with(WORLD_INIT_FAILED)
+                });
                 let status = match (failure.is_some(), listed) {
                     (false, false) => Status::Passed,
                     (true, false) if suite_error => Status::Error,

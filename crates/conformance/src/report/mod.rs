@@ -19,7 +19,8 @@ pub enum Status {
     /// A step failed, a step is undefined, the scenario timed out or never ran.
     Failed,
     /// The suite itself could not judge (a step's message starts with
-    /// [`SUITE_ERROR_PREFIX`], e.g. the issuer refused a mint): not a verdict on the target,
+    /// [`SUITE_ERROR_PREFIX`], e.g. the issuer refused a mint, or the World could not be
+    /// created): not a verdict on the target,
     /// but it fails the run, since nothing was proven.
     Error,
     /// Not run, with a reason (a requirement the profile does not declare, or `@slow`).
