@@ -294,6 +294,20 @@ Feature: Signature algorithms and keys
       | alg dir               | eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAAAAAAAAAAAAAA.{payload}.AAAAAAAAAAAAAAAAAAAAAA                 |
       | unsigned inner JWT    | eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwiY3R5IjoiSldUIn0..AAAAAAAAAAAAAAAA.{header}.{payload}               |
 
+  @A39 @P1
+  Scenario Outline: A genuine signature under an unknown kid (<kid>) is unauthenticated
+    The kid selects the key; a kid the JWKS does not hold is not a hint to try the other keys.
+    Given a valid <alg> access token for a fresh user
+    And that token re-signed by the issuer with header member "kid" set to "<kid>"
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | alg   | kid                                  |
+      | ES256 | 00000000-0000-4000-8000-00000000beef |
+      | RS256 | 00000000-0000-4000-8000-00000000beef |
+      | ES256 | xauth-unknown-kid                    |
+
   @A42 @P1 @strict
   Scenario: An ES256 token without kid is unauthenticated (strict: a bounded try-each over the EC keys is also allowed)
     Given a valid ES256 access token for a fresh user

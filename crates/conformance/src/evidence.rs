@@ -60,7 +60,7 @@ impl Secrets {
         if value.len() >= 8 && !self.entries.iter().any(|(v, _)| v == value) {
             self.entries.push((value.to_owned(), name));
             // longest first, so a secret containing another is replaced whole
-            self.entries.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            self.entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         }
     }
 

@@ -215,12 +215,12 @@ async fn resign_with_public_key(
     regex = r#"^that token re-signed as (HS256|HS384|HS512) with the secret "(.*?)" and (no kid|the kid .+)$"#
 )]
 async fn resign_with_secret(w: &mut XauthWorld, alg: String, secret: String, kid_expr: String) {
-    if let Some(legacy) = w.legacy_secret().await {
-        if legacy == secret {
-            w.harness_error(
-                "the issuer's legacy secret is one of the weak secrets this scenario tries",
-            );
-        }
+    if let Some(legacy) = w.legacy_secret().await
+        && legacy == secret
+    {
+        w.harness_error(
+            "the issuer's legacy secret is one of the weak secrets this scenario tries",
+        );
     }
     let kid = if kid_expr.starts_with("the kid of ") {
         eval(w, &kid_expr, None).await
@@ -404,7 +404,9 @@ fn loosen(segment: &str, change: &str) -> Option<String> {
     let mid = segment.len() / 2;
     let insert = |s: &str| format!("{}{s}{}", &segment[..mid], &segment[mid..]);
     match change {
-        "padded with \"=\"" => (segment.len() % 4 != 0).then(|| b64::with_padding(segment)),
+        "padded with \"=\"" => {
+            (!segment.len().is_multiple_of(4)).then(|| b64::with_padding(segment))
+        }
         "in the standard base64 alphabet" => {
             let std = b64::to_standard_alphabet(segment).ok()?;
             (std != segment).then_some(std)
