@@ -151,6 +151,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value = "16")]
     pub concurrency: NonZeroUsize,
 
+    /// Print only the closing line (and setup errors): for scripts that run the suite many
+    /// times and read --json, such as the mutation gate.
+    #[arg(long)]
+    pub quiet: bool,
+
     /// Also run scenarios tagged @slow (skipped by default, with a note).
     #[arg(long)]
     pub slow: bool,

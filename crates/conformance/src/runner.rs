@@ -288,7 +288,9 @@ where
                 (Some(secret), true) => env.push(("SUPABASE_JWT_SECRET", secret.clone())),
                 _ => remove.push("SUPABASE_JWT_SECRET"),
             }
-            println!("implementation log: {}", log.display());
+            if !args.quiet {
+                println!("implementation log: {}", log.display());
+            }
             let spawned = res
                 .spawned
                 .insert(Spawned::start(cmd, &env, &remove, port, &log)?);
@@ -328,28 +330,30 @@ where
     })
     .map_err(|e| SetupError(e.to_string()))?;
 
-    println!(
-        "xauth-conformance {}: {} scenarios to run ({} skipped) from {} feature files ({}) against {}; issuer {}",
-        env!("CARGO_PKG_VERSION"),
-        to_run,
-        plan.scenarios
-            .iter()
-            .filter(|p| matches!(p.decision, Decision::Skip(_)))
-            .count(),
-        plan.scenarios
-            .iter()
-            .map(|p| &p.key.file)
-            .collect::<HashSet<_>>()
-            .len(),
-        features.origin(),
-        target,
-        endpoint.base_url,
-    );
+    if !args.quiet {
+        println!(
+            "xauth-conformance {}: {} scenarios to run ({} skipped) from {} feature files ({}) against {}; issuer {}",
+            env!("CARGO_PKG_VERSION"),
+            to_run,
+            plan.scenarios
+                .iter()
+                .filter(|p| matches!(p.decision, Decision::Skip(_)))
+                .count(),
+            plan.scenarios
+                .iter()
+                .map(|p| &p.key.file)
+                .collect::<HashSet<_>>()
+                .len(),
+            features.origin(),
+            target,
+            endpoint.base_url,
+        );
+    }
 
     // 6. The scenarios.
     let started_at = chrono::Utc::now();
     let start = Instant::now();
-    let collector = collect::Collector::new(plan.clone(), expect_fail.clone(), true);
+    let collector = collect::Collector::new(plan.clone(), expect_fail.clone(), !args.quiet);
     let live = collector.live();
     let run_keys: HashSet<ScenarioKey> = plan
         .scenarios
@@ -485,7 +489,11 @@ async fn list_inner(args: &crate::cli::ListArgs) -> Result<String, SetupError> {
 }
 
 fn finish_report(report: &RunReport, args: &RunArgs) -> Result<i32, SetupError> {
-    print!("{}", report::terminal::render(report));
+    if args.quiet {
+        println!("{}", report.closing_line());
+    } else {
+        print!("{}", report::terminal::render(report));
+    }
     if let Some(path) = &args.junit {
         std::fs::write(path, report::junit::render(report))
             .map_err(|e| SetupError(format!("--junit {}: {e}", path.display())))?;

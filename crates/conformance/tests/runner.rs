@@ -149,6 +149,16 @@ fn all_passing_exits_0_with_the_closing_line() {
 }
 
 #[test]
+fn quiet_prints_only_the_closing_line() {
+    let f = Fixture::new(&[("mixed.feature", MIXED)]);
+    let json = f.path("r.json");
+    let out = f.run_spawned(&["--quiet", "--json", json.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "3 passed, 1 failed, 1 skipped\n");
+    assert!(json.exists());
+}
+
+#[test]
 fn a_failure_exits_1_and_shows_the_step_message() {
     let f = Fixture::new(&[("mixed.feature", MIXED)]);
     let out = f.run_spawned(&[]);
