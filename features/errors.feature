@@ -95,7 +95,7 @@ Feature: Error responses
       | null                                |        |
       | true                                |        |
       | "with\\u0000nul"                     |        |
-      | a string of 10240 "k" characters    |        |
+      | a string of 4096 "k" characters     |        |
 
   @A52 @P1
   Scenario Outline: Header member <member> set to <value>, signature kept, is unauthenticated and fetches nothing
