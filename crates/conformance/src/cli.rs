@@ -165,8 +165,8 @@ pub struct RunArgs {
     pub no_color: bool,
 }
 
-/// Parses `10s`, `500ms`, `2m` or a plain number of seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+/// Parses `10s`, `500ms`, `2m` or a plain number of seconds (more than 0, at most 24 h).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
         Some(i) => (&s[..i], &s[i..]),

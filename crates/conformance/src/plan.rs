@@ -22,6 +22,8 @@
 //! | `@slow` | `--slow` is given |
 //!
 //! Any other `@needs-…` tag is a setup error, so a typo cannot silently skip a scenario.
+//! `@timeout(DURATION)` (e.g. `@timeout(3m)`) gives a scenario its own timeout instead of
+//! `--scenario-timeout`, for scenarios that must wait out a declared TTL or window.
 //! Scenarios that share issuer state (key rotation, JWKS faults, the clock) must be tagged
 //! `@serial`: cucumber then runs them alone.
 
@@ -88,6 +90,8 @@ pub struct Planned {
     pub tags: Vec<String>,
     /// The decision.
     pub decision: Decision,
+    /// Its own scenario timeout, from a `@timeout(DURATION)` tag (e.g. `@timeout(3m)`).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// What the requirement tags are checked against.
@@ -193,6 +197,21 @@ pub enum PlanError {
     Empty(String),
 }
 
+/// The `@timeout(DURATION)` tag's value, if any (the innermost, i.e. last, wins).
+fn scenario_timeout(tags: &[String]) -> Result<Option<std::time::Duration>, String> {
+    let mut found = None;
+    for tag in tags {
+        if let Some(rest) = tag.strip_prefix("timeout") {
+            let inner = rest
+                .strip_prefix('(')
+                .and_then(|r| r.strip_suffix(')'))
+                .ok_or_else(|| format!("@{tag}: write @timeout(DURATION), e.g. @timeout(3m)"))?;
+            found = Some(crate::cli::parse_duration(inner).map_err(|e| format!("@{tag}: {e}"))?);
+        }
+    }
+    Ok(found)
+}
+
 /// Parses a `--tags` expression (`@a and not (@b or @c)`).
 pub fn parse_tags(expr: &str) -> Result<TagOperation, PlanError> {
     TagOperation::from_str(expr).map_err(|e| PlanError::TagExpr {
@@ -289,6 +308,11 @@ impl Plan {
                         }
                     }
                 };
+                let timeout = scenario_timeout(&tags).map_err(|message| PlanError::Tag {
+                    file: rel.clone(),
+                    line: s.position.line,
+                    message,
+                })?;
                 scenarios.push(Planned {
                     key: ScenarioKey::of(feature, s),
                     feature_name: feature.name.clone(),
@@ -298,6 +322,7 @@ impl Plan {
                     name,
                     tags,
                     decision,
+                    timeout,
                 });
             }
         }

@@ -378,12 +378,17 @@ where
         run_keys.contains(&ScenarioKey::of(f, s))
     });
     let stall = Duration::from_secs(2);
+    let overrides = plan
+        .scenarios
+        .iter()
+        .filter_map(|p| p.timeout.map(|t| (p.key.clone(), t)))
+        .collect();
     let aborted = if to_run == 0 {
         None
     } else {
         tokio::select! {
             _ = scenarios => None,
-            why = collect::watchdog(live.clone(), args.scenario_timeout, stall) => Some(why),
+            why = collect::watchdog(live.clone(), args.scenario_timeout, overrides, stall) => Some(why),
         }
     };
 

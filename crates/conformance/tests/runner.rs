@@ -363,6 +363,33 @@ fn a_hanging_scenario_is_failed_by_the_scenario_timeout() {
     assert_eq!(last_line(&out), "1 passed, 1 failed, 0 skipped");
 }
 
+#[test]
+fn a_timeout_tag_gives_a_scenario_its_own_timeout() {
+    let f = Fixture::new(&[(
+        "slow.feature",
+        "Feature: waits\n  @timeout(5s)\n  Scenario: may wait longer\n    Given the runner self-test sleeps for 1500 ms\n\n  @timeout(500ms)\n  Scenario: may not\n    Given the runner self-test sleeps for 600000 ms\n",
+    )]);
+    let out = f.run_spawned(&["--scenario-timeout", "1s"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("timeout of 0.5 s (its @timeout tag)"),
+        "{text}"
+    );
+    assert_eq!(last_line(&out), "1 passed, 1 failed, 0 skipped");
+    let bad = Fixture::new(&[(
+        "bad.feature",
+        "Feature: bad\n  @timeout(soon)\n  Scenario: s\n    Given the runner self-test passes\n",
+    )]);
+    let out = bad.run_spawned(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad.feature:3: @timeout(soon):"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 // ---------------------------------------------------------------- --expect-fail
 
 #[test]

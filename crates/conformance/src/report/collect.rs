@@ -297,18 +297,22 @@ mod tests {
 /// Fails scenarios that run longer than `scenario_timeout`; returns (ending the run) when every
 /// running scenario has timed out and nothing has happened for `stall`, i.e. the run can make
 /// no more progress.
+///
+/// `overrides` holds per-scenario timeouts from `@timeout(…)` tags.
 pub async fn watchdog(
     live: Arc<Mutex<Live>>,
     scenario_timeout: Duration,
+    overrides: HashMap<ScenarioKey, Duration>,
     stall: Duration,
 ) -> String {
+    let limit = |k: &ScenarioKey| overrides.get(k).copied().unwrap_or(scenario_timeout);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut l = live.lock();
         let expired: Vec<ScenarioKey> = l
             .running
             .iter()
-            .filter(|(_, r)| r.started.elapsed() >= scenario_timeout)
+            .filter(|(k, r)| r.started.elapsed() >= limit(k))
             .map(|(k, _)| k.clone())
             .collect();
         for key in expired {
@@ -316,6 +320,10 @@ pub async fn watchdog(
                 let step = r
                     .step
                     .unwrap_or_else(|| "(before the first step)".to_owned());
+                let (timeout, source) = match overrides.get(&key) {
+                    Some(t) => (*t, "its @timeout tag"),
+                    None => (scenario_timeout, "--scenario-timeout"),
+                };
                 l.done.insert(
                     key.clone(),
                     Outcome {
@@ -323,8 +331,8 @@ pub async fn watchdog(
                             step: step.clone(),
                             message: format!(
                                 "the scenario did not finish within the scenario timeout of {:.1} s \
-                                 (--scenario-timeout); it was still running this step",
-                                scenario_timeout.as_secs_f64()
+                                 ({source}); it was still running this step",
+                                timeout.as_secs_f64()
                             ),
                         }),
                         duration: r.started.elapsed(),
