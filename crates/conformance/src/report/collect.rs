@@ -284,16 +284,6 @@ fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn long_messages_are_cut_on_a_char_boundary() {
-        let s = super::truncate("é".repeat(10), 5);
-        assert!(s.starts_with("éé\n… (16 more bytes cut)"), "{s}");
-        assert_eq!(super::truncate("short".into(), 5), "short");
-    }
-}
-
 /// Fails scenarios that run longer than `scenario_timeout`; returns (ending the run) when every
 /// running scenario has timed out and nothing has happened for `stall`, i.e. the run can make
 /// no more progress.
@@ -433,5 +423,15 @@ pub fn assemble(
         features,
         unused_expect_fail: expect_fail.unused().iter().map(|e| e.display()).collect(),
         aborted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_messages_are_cut_on_a_char_boundary() {
+        let s = super::truncate("é".repeat(10), 5);
+        assert!(s.starts_with("éé\n… (16 more bytes cut)"), "{s}");
+        assert_eq!(super::truncate("short".into(), 5), "short");
     }
 }
