@@ -145,3 +145,98 @@ fn describe_error(e: &reqwest::Error) -> String {
     }
     msg
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// A one-shot HTTP server answering `response` and reporting the client's address.
+    async fn server(response: Vec<u8>) -> (SocketAddr, tokio::task::JoinHandle<SocketAddr>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let (mut s, peer) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let mut n = 0;
+            while !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                n += s.read(&mut buf[n..]).await.unwrap();
+            }
+            let _ = s.write_all(&response).await;
+            let _ = s.shutdown().await;
+            peer
+        });
+        (addr, task)
+    }
+
+    fn url(addr: SocketAddr) -> url::Url {
+        format!("http://{addr}/x").parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let (addr, task) = server(
+            b"HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:1/elsewhere\r\ncontent-length: 0\r\n\r\n".to_vec(),
+        )
+        .await;
+        let c = TargetClient::new(Duration::from_secs(5), None).unwrap();
+        let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
+        let r = ex.outcome.unwrap();
+        assert_eq!(r.status, 302);
+        assert_eq!(r.header("location"), Some("http://127.0.0.1:1/elsewhere"));
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bodies_are_capped() {
+        let body = "x".repeat(MAX_BODY_BYTES * 2);
+        let resp = format!(
+            "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (addr, task) = server(resp.into_bytes()).await;
+        let c = TargetClient::new(Duration::from_secs(5), None).unwrap();
+        let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
+        let r = ex.outcome.unwrap();
+        assert_eq!(r.body.len(), MAX_BODY_BYTES);
+        assert!(r.body_truncated);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_source_address_is_bound_and_bad_headers_are_reported() {
+        let (addr, task) = server(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()).await;
+        let source: IpAddr = "127.0.0.77".parse().unwrap();
+        let c = TargetClient::new(Duration::from_secs(5), Some(source)).unwrap();
+        let bad = c
+            .send(
+                reqwest::Method::GET,
+                url(addr),
+                vec![("authorization".into(), b"a\nb".to_vec())],
+                None,
+            )
+            .await;
+        assert!(bad.outcome.unwrap_err().contains("cannot be sent"));
+        let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
+        assert_eq!(ex.outcome.unwrap().status, 204);
+        assert_eq!(task.await.unwrap().ip(), source);
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_within_the_bound() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let _hold = tokio::spawn(async move {
+            let (s, _) = l.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(s);
+        });
+        let c = TargetClient::new(Duration::from_millis(300), None).unwrap();
+        let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
+        assert!(ex.outcome.unwrap_err().starts_with("timeout"));
+        assert!(ex.elapsed < Duration::from_secs(5));
+    }
+}

@@ -267,3 +267,81 @@ impl IssuerClient {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forge::jws::Jws;
+
+    async fn client() -> (xauth_issuer::IssuerHandle, IssuerClient) {
+        let handle = xauth_issuer::Issuer::builder()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .spawn()
+            .await
+            .unwrap();
+        let info = handle.info();
+        let c = IssuerClient::new(
+            &info.api_url.parse().unwrap(),
+            &info.service_role_key,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        (handle, c)
+    }
+
+    #[tokio::test]
+    async fn info_keys_and_exact_raw_minting() {
+        let (_issuer, c) = client().await;
+        let info = c.info().await.unwrap();
+        assert!(info.issuer.ends_with("/auth/v1"));
+        let keys = c.keys().await.unwrap();
+        let es = keys
+            .iter()
+            .find(|k| k.alg == "ES256" && k.state == "current")
+            .unwrap();
+        assert!(
+            keys.iter().any(|k| k.alg == "RS256"),
+            "the suite needs a published RS256 key"
+        );
+        // the signature covers the exact texts given, even invalid JSON
+        let minted = c
+            .mint(&MintRequest {
+                key: Some(es.kid.clone()),
+                header_raw: Some(format!(r#"{{"alg":"ES256","kid":"{}"}} trailing"#, es.kid)),
+                claims_raw: Some("[[[]]]".into()),
+                ..MintRequest::default()
+            })
+            .await
+            .unwrap();
+        let jws = Jws::parse(&minted.token).unwrap();
+        assert!(jws.header_text().unwrap().ends_with("} trailing"));
+        assert_eq!(jws.payload_text().unwrap(), "[[[]]]");
+        assert_eq!(jws.signature_bytes().unwrap().len(), 64);
+    }
+
+    #[tokio::test]
+    async fn control_errors_are_typed() {
+        let (issuer, _) = client().await;
+        let wrong = IssuerClient::new(
+            &issuer.info().api_url.parse().unwrap(),
+            "not-the-key",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        match wrong.keys().await {
+            Err(ControlError::Status { status: 401, .. }) => {}
+            other => panic!("expected 401, got {other:?}"),
+        }
+        let (_i2, c) = client().await;
+        match c
+            .mint(&MintRequest {
+                alg: Some("XS999".into()),
+                ..MintRequest::default()
+            })
+            .await
+        {
+            Err(ControlError::Status { status: 400, .. }) => {}
+            other => panic!("expected 400, got {other:?}"),
+        }
+    }
+}
