@@ -94,7 +94,7 @@ Feature: Claims of a genuinely signed token
 
   @A54 @P1
   Scenario: A token that expired less than the leeway ago (or expires soon) is accepted
-    Given an ES256 access token for a fresh user with "exp" set to now minus the leeway plus 5 seconds
+    Given an ES256 access token for a fresh user with "exp" set to now minus the leeway plus 15 seconds
     When I call the protected route with it
     Then the request is accepted
 
