@@ -341,6 +341,7 @@ where
                 .count(),
             plan.scenarios
                 .iter()
+                .filter(|p| p.decision != Decision::Deselected)
                 .map(|p| &p.key.file)
                 .collect::<HashSet<_>>()
                 .len(),
