@@ -38,6 +38,10 @@ mod e2e {
             "--issuer-addr".into(),
             "127.0.0.1:0".into(),
         ];
+        if let Ok(profile) = std::env::var("XAUTH_PROFILE") {
+            argv.push("--profile".into());
+            argv.push(profile);
+        }
         if let Ok(tags) = std::env::var("XAUTH_TAGS") {
             argv.push("--tags".into());
             argv.push(tags);
