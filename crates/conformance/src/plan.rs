@@ -201,7 +201,8 @@ pub enum PlanError {
 fn scenario_timeout(tags: &[String]) -> Result<Option<std::time::Duration>, String> {
     let mut found = None;
     for tag in tags {
-        if let Some(rest) = tag.strip_prefix("timeout") {
+        if tag == "timeout" || tag.starts_with("timeout(") {
+            let rest = &tag["timeout".len()..];
             let inner = rest
                 .strip_prefix('(')
                 .and_then(|r| r.strip_suffix(')'))
@@ -334,5 +335,85 @@ impl Plan {
         self.scenarios
             .iter()
             .any(|p| &p.key == key && p.decision == Decision::Run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(edit: impl FnOnce(&mut Requirements)) -> Requirements {
+        let mut r = Requirements {
+            profile: Profile::default(),
+            issuer_has_secret: true,
+            loopback: true,
+            slow: false,
+        };
+        edit(&mut r);
+        r
+    }
+
+    fn skipped(r: &Requirements, tag: &str) -> bool {
+        r.check(&[tag.to_owned()]).unwrap().is_some()
+    }
+
+    #[test]
+    fn each_requirement_follows_the_profile() {
+        let default = req(|_| {});
+        for tag in REQUIREMENT_TAGS {
+            let expect_skip = *tag == "needs-no-hs256";
+            assert_eq!(skipped(&default, tag), expect_skip, "{tag}");
+        }
+        assert!(skipped(&default, "slow"));
+        assert!(!skipped(&req(|r| r.slow = true), "slow"));
+        assert!(skipped(
+            &req(|r| r.profile.routes.auth_proxy = None),
+            "needs-auth-proxy"
+        ));
+        let no_hs = req(|r| r.profile.legacy_hs256 = false);
+        assert!(skipped(&no_hs, "needs-hs256"));
+        assert!(!skipped(&no_hs, "needs-no-hs256"));
+        assert!(skipped(
+            &req(|r| r.issuer_has_secret = false),
+            "needs-hs256"
+        ));
+        let no_rl = req(|r| r.profile.rate_limit.enabled = false);
+        assert!(skipped(&no_rl, "needs-rate-limit"));
+        assert!(skipped(&no_rl, "needs-ip-rate-limit"));
+        assert!(skipped(
+            &req(|r| r.profile.rate_limit.ip.enabled = false),
+            "needs-ip-rate-limit"
+        ));
+        assert!(skipped(
+            &req(|r| r.profile.strict.rfc6750_headers = false),
+            "needs-rfc6750"
+        ));
+        assert!(skipped(&req(|r| r.loopback = false), "needs-loopback"));
+        assert!(default.check(&["needs-magic".to_owned()]).is_err());
+        assert_eq!(
+            default.check(&["P0".to_owned(), "A01".to_owned()]).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn timeout_tags() {
+        assert_eq!(scenario_timeout(&["P0".into()]).unwrap(), None);
+        assert_eq!(
+            scenario_timeout(&["timeout(2m)".into()]).unwrap(),
+            Some(std::time::Duration::from_secs(120))
+        );
+        assert!(scenario_timeout(&["timeout".into()]).is_err());
+        assert!(scenario_timeout(&["timeout(0s)".into()]).is_err());
+        assert!(scenario_timeout(&["timeout(2m".into()]).is_err());
+        assert_eq!(scenario_timeout(&["timeouts".into()]).unwrap(), None);
+    }
+
+    #[test]
+    fn tag_expressions() {
+        let op = parse_tags("@a and not (@b or @c)").unwrap();
+        assert!(op.eval(["a"].iter()));
+        assert!(!op.eval(["a", "c"].iter()));
+        assert!(parse_tags("@a and").is_err());
     }
 }
