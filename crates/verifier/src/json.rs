@@ -98,11 +98,15 @@ impl<'de> Visitor<'de> for Strict {
         let inner = self.nested::<A::Error>()?;
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(DUPLICATE_MARKER));
-            }
             let v = map.next_value_seed(inner)?;
-            out.insert(key, v);
+            match out.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(v);
+                }
+                serde_json::map::Entry::Occupied(_) => {
+                    return Err(de::Error::custom(DUPLICATE_MARKER));
+                }
+            }
         }
         Ok(Value::Object(out))
     }
