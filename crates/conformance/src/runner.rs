@@ -234,6 +234,15 @@ where
         (None, Some(t)) => is_loopback(t),
         (None, None) => false,
     };
+    if !loopback && is_loopback(&endpoint.base_url) {
+        eprintln!(
+            "xauth-conformance: warning: the target {} is not on this machine but the issuer is \
+             at {}: the target cannot fetch its JWKS unless it runs here too (point --issuer at \
+             an issuer the target can reach)",
+            args.target.as_ref().map_or("", |t| t.as_str()),
+            endpoint.base_url
+        );
+    }
     let requirements = Requirements {
         profile: profile.clone(),
         issuer_has_secret: endpoint.jwt_secret.is_some(),
