@@ -159,10 +159,6 @@ pub struct RunArgs {
     /// Also run scenarios tagged @slow (skipped by default, with a note).
     #[arg(long)]
     pub slow: bool,
-
-    /// Never colour the terminal output.
-    #[arg(long)]
-    pub no_color: bool,
 }
 
 /// Parses `10s`, `500ms`, `2m` or a plain number of seconds (more than 0, at most 24 h).
