@@ -258,6 +258,19 @@ Feature: Signature algorithms and keys
       | ES256 | ES256 |
       | RS256 | RS256 |
 
+  @A16 @P0
+  Scenario Outline: A token carrying the attacker's self-signed certificate in "x5c" is unauthenticated (kid of the <key> key)
+    A certificate in the token is not a trust anchor: the signature verifies with the key in the
+    certificate, which nobody but the attacker vouches for.
+    Given a token signed by an attacker ES256 key that embeds its self-signed certificate as "x5c" under the kid of the issuer's <key> key
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | key   |
+      | ES256 |
+      | RS256 |
+
   @A15 @A16 @P0
   Scenario Outline: A token whose "<member>" points at the attacker's key set is unauthenticated and the URL is never fetched
     Given the attacker listener serves the attacker's JWKS

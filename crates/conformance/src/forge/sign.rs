@@ -122,10 +122,86 @@ pub fn attacker_public_jwk(alg: &str, kid: &str) -> Result<Value, ForgeError> {
     }
 }
 
+/// DER TLV with a short or long-form length.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len < 0x100 {
+        out.extend([0x81, len as u8]);
+    } else {
+        out.extend([0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A self-signed X.509 v3 certificate (DER) for the attacker's P-256 key, CN "xauth attacker",
+/// valid 2020–2049, signed ECDSA-with-SHA256 by that same key (for `x5c` injection, A16).
+pub fn attacker_self_signed_cert() -> Result<Vec<u8>, ForgeError> {
+    use p256::pkcs8::EncodePublicKey as _;
+    const ECDSA_SHA256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    const CN: &[u8] = &[0x06, 0x03, 0x55, 0x04, 0x03];
+    let alg_id = tlv(0x30, ECDSA_SHA256);
+    let name = tlv(
+        0x30,
+        &tlv(
+            0x31,
+            &tlv(0x30, &[CN, &tlv(0x0c, b"xauth attacker")].concat()),
+        ),
+    );
+    let validity = tlv(
+        0x30,
+        &[tlv(0x17, b"200101000000Z"), tlv(0x17, b"491231235959Z")].concat(),
+    );
+    let spki = p256::PublicKey::from(attacker_ec().verifying_key())
+        .to_public_key_der()
+        .map_err(|e| ForgeError::Key(e.to_string()))?;
+    let tbs = tlv(
+        0x30,
+        &[
+            tlv(0xa0, &tlv(0x02, &[2])), // version v3
+            tlv(0x02, &[1]),             // serial number
+            alg_id.clone(),
+            name.clone(),
+            validity,
+            name,
+            spki.as_bytes().to_vec(),
+        ]
+        .concat(),
+    );
+    let sig: p256::ecdsa::Signature = attacker_ec().sign(&tbs);
+    let bits = [&[0u8][..], sig.to_der().as_bytes()].concat();
+    Ok(tlv(0x30, &[tbs, alg_id, tlv(0x03, &bits)].concat()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use p256::ecdsa::signature::Verifier as _;
+
+    #[test]
+    fn the_attacker_certificate_is_well_formed_der() {
+        let cert = attacker_self_signed_cert().unwrap();
+        assert_eq!(cert[0], 0x30);
+        // outer length covers the whole certificate
+        let (len, hdr) = match cert[1] {
+            0x82 => ((usize::from(cert[2]) << 8) | usize::from(cert[3]), 4),
+            0x81 => (usize::from(cert[2]), 3),
+            l => (usize::from(l), 2),
+        };
+        assert_eq!(hdr + len, cert.len());
+        // the embedded SPKI is the attacker's key
+        use p256::pkcs8::EncodePublicKey as _;
+        let spki = p256::PublicKey::from(attacker_ec().verifying_key())
+            .to_public_key_der()
+            .unwrap();
+        assert!(
+            cert.windows(spki.as_bytes().len())
+                .any(|w| w == spki.as_bytes())
+        );
+    }
 
     #[test]
     fn hmac_known_answer() {

@@ -304,6 +304,22 @@ async fn attacker_embedded_jwk(w: &mut XauthWorld, alg: String, key: String) {
     attacker_token(w, &alg, &kid, vec![("jwk".into(), jwk)], how).await;
 }
 
+#[given(
+    regex = r#"^a token signed by an attacker ES256 key that embeds its self-signed certificate as "x5c" under the kid of the issuer's (ES256|RS256) key$"#
+)]
+async fn attacker_x5c(w: &mut XauthWorld, key: String) {
+    use base64::Engine as _;
+    let kid = w.issuer_key(&key).await.kid;
+    let cert = sign::attacker_self_signed_cert().unwrap_or_else(|e| w.harness_error(e));
+    let x5c = Value::Array(vec![Value::String(
+        base64::engine::general_purpose::STANDARD.encode(cert),
+    )]);
+    let how = format!(
+        "signed by an attacker ES256 key, its self-signed certificate as \"x5c\", kid {kid}"
+    );
+    attacker_token(w, "ES256", &kid, vec![("x5c".into(), x5c)], how).await;
+}
+
 #[given(regex = r"^the attacker listener serves the attacker's JWKS$")]
 async fn attacker_listener(w: &mut XauthWorld) {
     w.attacker().await;
