@@ -51,7 +51,10 @@ mod e2e {
         };
         let code = crate::runner::run::<XauthWorld>(&args, &[]).await;
         // XAUTH_EXPECT_EXIT=1 when the spawned reference carries a seeded defect
-        let expected: i32 = std::env::var("XAUTH_EXPECT_EXIT").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let expected: i32 = std::env::var("XAUTH_EXPECT_EXIT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         assert_eq!(code, expected, "exit status of the run");
     }
 }
