@@ -99,6 +99,8 @@ impl TokenProxy {
             Some(q) if !q.is_empty() => format!("{}?{}", self.token_url, q),
             _ => self.token_url.clone(),
         };
+        // A query the URL parser refuses is the client's fault (400), never an upstream 502.
+        let url = url::Url::parse(&url).map_err(|_| ApiError::BadRequest)?;
         let mut request = self.client.post(url).body(body);
         for name in FORWARDED {
             for value in headers.get_all(name) {

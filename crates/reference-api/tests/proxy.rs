@@ -337,3 +337,39 @@ async fn chunked_request_bodies_over_the_limit_are_413() {
     assert!(upstream.received_requests().await.unwrap().is_empty());
     api.shutdown().await;
 }
+
+#[tokio::test]
+async fn odd_query_strings_are_never_a_5xx() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let upstream = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&upstream)
+        .await;
+    let api = xauth_reference::spawn(xauth_reference::Config::new(&upstream.uri()).unwrap())
+        .await
+        .unwrap();
+    for target in [
+        "/api/auth/v1/token?grant_type=%zz&x=%%",
+        "/api/auth/v1/token?grant_type=password&grant_type=refresh_token",
+        "/api/auth/v1/token?",
+        "/api/auth/v1/token?a[]=1&b={}&c=|^`",
+        "/api/auth/v1/token?%00=%FF",
+    ] {
+        let mut s = tokio::net::TcpStream::connect(api.addr()).await.unwrap();
+        let req = format!(
+            "POST {target} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+        let text = String::from_utf8_lossy(&buf);
+        let status: u16 = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        assert!((200..500).contains(&status), "{target}: {text}");
+    }
+    api.shutdown().await;
+}
