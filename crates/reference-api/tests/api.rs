@@ -299,3 +299,26 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
         "still listening"
     );
 }
+
+#[tokio::test]
+async fn non_ascii_and_control_bytes_in_authorization_are_a_401() {
+    let env = start(|_| {}).await;
+    for value in [
+        &b"Bearer \xff\xfe\xfd"[..],
+        b"Bearer a\x01b",
+        b"\xc3\xa9",
+        b"Bearer \t",
+    ] {
+        let mut req =
+            b"GET /api/content HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: "
+                .to_vec();
+        req.extend_from_slice(value);
+        req.extend_from_slice(b"\r\n\r\n");
+        let status = raw(env.api.addr(), req).await;
+        assert!(
+            status.starts_with("HTTP/1.1 401") || status.starts_with("HTTP/1.1 400"),
+            "{value:?}: {status}"
+        );
+    }
+    env.shutdown().await;
+}
