@@ -238,6 +238,22 @@ Feature: Signature algorithms and keys
       | with a zero byte prepended to s  |
       | with a zero byte prepended       |
 
+  @A61 @P2
+  Scenario Outline: A malformed RS256 signature is unauthenticated (<change>)
+    RSASSA-PKCS1-v1_5 signatures are exactly as long as the modulus and smaller than it.
+    Given a valid RS256 access token for a fresh user
+    And that token with its RS256 signature <change>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | change                        |
+      | truncated by one byte         |
+      | with a zero byte prepended    |
+      | replaced by the key's modulus |
+      | replaced by 256 0xFF bytes    |
+      | replaced by zero              |
+
   @A60 @P2 @strict
   Scenario: The high-S twin of a valid ES256 signature is accepted (strict: both are valid ECDSA)
     Given a valid ES256 access token for a fresh user

@@ -388,6 +388,33 @@ async fn resize_sig(w: &mut XauthWorld, change: String) {
     );
 }
 
+#[given(
+    regex = r"^that token with its RS256 signature (truncated by one byte|with a zero byte prepended|replaced by the key's modulus|replaced by 256 0xFF bytes|replaced by zero)$"
+)]
+async fn rsa_sig(w: &mut XauthWorld, change: String) {
+    use rsa::traits::PublicKeyParts as _;
+    let jws = parsed(w);
+    let sig = jws.signature_bytes().unwrap_or_else(|e| w.harness_error(e));
+    let new: Vec<u8> = match change.as_str() {
+        "truncated by one byte" => sig[1..].to_vec(),
+        "with a zero byte prepended" => [&[0u8][..], &sig].concat(),
+        "replaced by the key's modulus" => {
+            let info = w.issuer_key("RS256").await;
+            match PublicKey::from_jwk(&info.public_jwk) {
+                Ok(PublicKey::Rsa(k)) => k.n().to_bytes_be(),
+                _ => w.harness_error("the issuer's RS256 key is not an RSA JWK"),
+            }
+        }
+        "replaced by 256 0xFF bytes" => vec![0xff; 256],
+        _ => vec![0; sig.len()],
+    };
+    w.set_token_text(
+        jws.with_signature_bytes(&new).compact(),
+        format!("RS256 signature {change}"),
+        false,
+    );
+}
+
 #[given(regex = r#"^that token with its signature segment replaced by "([^"]*)"$"#)]
 async fn replace_sig_segment(w: &mut XauthWorld, segment: String) {
     let mut jws = parsed(w);
