@@ -233,8 +233,7 @@ impl SigningKey {
         let kid = uuid::Uuid::new_v4().to_string();
         let pkcs8 = match alg {
             KeyAlg::Es256 => {
-                let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-                    .map_err(|_| KeyError::Generation)?;
+                let kp = generate_p256_with_os_rng()?;
                 kp.to_pkcs8v1()
                     .map_err(|_| KeyError::Generation)?
                     .as_ref()
@@ -361,6 +360,48 @@ impl SigningKey {
             .verify(input, sig)
             .is_ok(),
         }
+    }
+}
+
+/// A P-256 key from an OS-random scalar, without touching aws-lc's DRBG.
+///
+/// aws-lc seeds its process-wide DRBG from CPU jitter entropy on first use, which costs ~60 ms
+/// of CPU. Generating the start-up key this way keeps that cost off the readiness path; the
+/// DRBG is warmed up on a background thread instead ([`warm_up_rng`]).
+fn generate_p256_with_os_rng() -> Result<EcdsaKeyPair, KeyError> {
+    use rand::RngCore;
+    // RFC 5915 ECPrivateKey { version 1, privateKey OCTET STRING (32), [0] prime256v1 }.
+    const PREFIX: [u8; 7] = [0x30, 0x31, 0x02, 0x01, 0x01, 0x04, 0x20];
+    const CURVE: [u8; 12] = [
+        0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    ];
+    // A uniformly random 256-bit string is a valid scalar (in [1, n-1]) with probability
+    // 1 - 2^-32; retry on the rare miss.
+    for _ in 0..16 {
+        let mut der = [0u8; 51];
+        der[..7].copy_from_slice(&PREFIX);
+        rand::rngs::OsRng.fill_bytes(&mut der[7..39]);
+        der[39..].copy_from_slice(&CURVE);
+        let parsed = EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der);
+        der.fill(0);
+        if let Ok(kp) = parsed {
+            return Ok(kp);
+        }
+    }
+    Err(KeyError::Generation)
+}
+
+/// Seeds aws-lc's DRBG on a background thread (its first use costs ~60 ms of CPU jitter
+/// entropy), so the first signature after start does not pay for it.
+pub fn warm_up_rng() {
+    let spawned = std::thread::Builder::new()
+        .name("xauth-rng-warmup".into())
+        .spawn(|| {
+            let mut byte = [0u8; 1];
+            let _ = aws_lc_rs::rand::fill(&mut byte);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the RNG warm-up thread");
     }
 }
 

@@ -268,8 +268,10 @@ impl IssuerBuilder {
         let (keys, opened) = KeyStore::open(self.state_dir.as_deref(), self.jwt_secret.as_deref())
             .map_err(|e| IssuerError::StateDir(e.to_string()))?;
         let keys = Arc::new(keys);
-        if opened == Opened::Fresh {
-            keys.spawn_standby_rsa();
+        match opened {
+            // RSA key generation also seeds aws-lc's DRBG.
+            Opened::Fresh => keys.spawn_standby_rsa(),
+            Opened::Loaded => keys::warm_up_rng(),
         }
 
         let std_listener =
