@@ -1,0 +1,287 @@
+//! The differential property's input space: claim sets and headers that the contract judges
+//! unambiguously, and the verdict `xauth-verifier` plus the profile's route policy predicts.
+//!
+//! Only what the contract fixes is generated, with margins that clock skew between the suite
+//! and the target cannot cross (every time is at least [`MARGIN`] seconds away from a boundary
+//! after the leeway): `exp` clearly in the future or clearly past `now - leeway`, `nbf` absent,
+//! past or clearly in the future, `iat` in the past, `iss` right or wrong, `aud` as a string, an
+//! array or wrong, `role` from the profile, extra claims, `typ` absent or `JWT`. Latitudes where
+//! correct implementations may differ (`@strict` in features/README.md: huge `exp`, `iat` in the
+//! future, `typ` policies, `crit`, boundary seconds, …) are never generated.
+//!
+//! ```
+//! use proptest::strategy::{Strategy, ValueTree};
+//! use xauth_conformance::properties::differential::{claim_case, Family};
+//! let mut runner = proptest::test_runner::TestRunner::deterministic();
+//! let case = claim_case(vec![Family::Es256]).new_tree(&mut runner).unwrap().current();
+//! let (_header, claims) = case.build(1_700_000_000, 0, "http://127.0.0.1:54321/auth/v1", &Default::default(), &Default::default());
+//! assert!(claims["exp"].is_i64() && claims["sub"].is_string());
+//! ```
+
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+/// Seconds between any generated time and the boundary the leeway puts it near.
+pub const MARGIN: i64 = 30;
+
+/// The key family a token is signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// The issuer's EC P-256 key.
+    Es256,
+    /// The issuer's RSA key.
+    Rs256,
+    /// The legacy HS256 secret.
+    Hs256,
+}
+
+impl Family {
+    /// `ES256`, `RS256` or `HS256`.
+    pub fn alg(self) -> &'static str {
+        match self {
+            Family::Es256 => "ES256",
+            Family::Rs256 => "RS256",
+            Family::Hs256 => "HS256",
+        }
+    }
+}
+
+/// Which route is called, with which claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The protected route, role `authenticated`.
+    Protected,
+    /// The permission route with the profile's `grant_claims` merged.
+    PermissionGranted,
+    /// The permission route with the profile's `lack_claims` merged.
+    PermissionLacking,
+}
+
+/// `exp` relative to now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exp {
+    /// `now + secs` (secs ≥ MARGIN).
+    Future(i64),
+    /// `now - leeway - secs` (secs ≥ MARGIN): expired.
+    Past(i64),
+}
+
+/// `nbf` relative to now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nbf {
+    Absent,
+    /// `now - secs`.
+    Past(i64),
+    /// `now + leeway + secs`: not yet valid.
+    Future(i64),
+}
+
+/// `iss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Iss {
+    Right,
+    /// Another project.
+    OtherProject,
+    /// The issuer with a trailing slash.
+    TrailingSlash,
+    Absent,
+}
+
+/// `aud`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aud {
+    /// `"authenticated"`.
+    String,
+    /// `["authenticated"]`.
+    Array,
+    /// `["other", "authenticated"]`.
+    ArrayWithOther,
+    /// `"anon"`.
+    Wrong,
+    /// `["other"]`.
+    WrongArray,
+    Absent,
+}
+
+/// One generated case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimCase {
+    pub family: Family,
+    pub route: Route,
+    pub exp: Exp,
+    pub nbf: Nbf,
+    /// `iat = now - iat_age` (always in the past).
+    pub iat_age: i64,
+    pub iss: Iss,
+    pub aud: Aud,
+    /// `typ: "JWT"` in the header (else absent).
+    pub typ_jwt: bool,
+    /// The subject, from the case's random bits (a fresh user per case).
+    pub sub: u128,
+    /// Extra claims `x_<n>` with these values.
+    pub extra: Vec<(u8, ExtraValue)>,
+}
+
+/// The value of an extra claim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtraValue {
+    Int(i64),
+    Str(String),
+    Bool(bool),
+    Null,
+    List(Vec<i64>),
+}
+
+impl ExtraValue {
+    fn json(&self) -> Value {
+        match self {
+            ExtraValue::Int(i) => Value::from(*i),
+            ExtraValue::Str(s) => Value::String(s.clone()),
+            ExtraValue::Bool(b) => Value::Bool(*b),
+            ExtraValue::Null => Value::Null,
+            ExtraValue::List(v) => Value::from(v.clone()),
+        }
+    }
+}
+
+fn extra_value() -> impl Strategy<Value = ExtraValue> {
+    prop_oneof![
+        any::<i64>().prop_map(ExtraValue::Int),
+        "[a-zA-Z0-9 _.-]{0,24}".prop_map(ExtraValue::Str),
+        any::<bool>().prop_map(ExtraValue::Bool),
+        Just(ExtraValue::Null),
+        proptest::collection::vec(any::<i64>(), 0..4).prop_map(ExtraValue::List),
+    ]
+}
+
+/// The strategy over cases signed with one of `families`. The first alternative of each field
+/// is the valid one, so failures shrink towards the single claim that decides the verdict.
+pub fn claim_case(families: Vec<Family>) -> impl Strategy<Value = ClaimCase> {
+    let family = proptest::sample::select(families);
+    let route = prop_oneof![
+        2 => Just(Route::Protected),
+        1 => Just(Route::PermissionGranted),
+        1 => Just(Route::PermissionLacking),
+    ];
+    let exp = prop_oneof![
+        3 => (MARGIN..=7200i64).prop_map(Exp::Future),
+        // just past the leeway (catches a hidden extra leeway) and far past
+        1 => (MARGIN..=1800i64).prop_map(Exp::Past),
+        1 => (1800i64..=86_400).prop_map(Exp::Past),
+    ];
+    let nbf = prop_oneof![
+        3 => Just(Nbf::Absent),
+        2 => (MARGIN..=3600i64).prop_map(Nbf::Past),
+        1 => (MARGIN..=3600i64).prop_map(Nbf::Future),
+    ];
+    let iss = prop_oneof![
+        6 => Just(Iss::Right),
+        1 => Just(Iss::OtherProject),
+        1 => Just(Iss::TrailingSlash),
+        1 => Just(Iss::Absent),
+    ];
+    let aud = prop_oneof![
+        4 => Just(Aud::String),
+        1 => Just(Aud::Array),
+        1 => Just(Aud::ArrayWithOther),
+        1 => Just(Aud::Wrong),
+        1 => Just(Aud::WrongArray),
+        1 => Just(Aud::Absent),
+    ];
+    (
+        family,
+        route,
+        exp,
+        nbf,
+        MARGIN..=3600i64,
+        iss,
+        aud,
+        any::<bool>().prop_map(|b| !b),
+        any::<u128>(),
+        proptest::collection::vec((0u8..8, extra_value()), 0..4),
+    )
+        .prop_map(
+            |(family, route, exp, nbf, iat_age, iss, aud, typ_jwt, sub, extra)| ClaimCase {
+                family,
+                route,
+                exp,
+                nbf,
+                iat_age,
+                iss,
+                aud,
+                typ_jwt,
+                sub,
+                extra,
+            },
+        )
+}
+
+impl ClaimCase {
+    /// The header members (merged over the issuer's default header; `null` removes) and the
+    /// claims (merged over the issuer's GoTrue template) for this case at time `now`.
+    pub fn build(
+        &self,
+        now: i64,
+        leeway: i64,
+        issuer: &str,
+        grant: &Map<String, Value>,
+        lack: &Map<String, Value>,
+    ) -> (Map<String, Value>, Map<String, Value>) {
+        let mut header = Map::new();
+        if !self.typ_jwt {
+            header.insert("typ".into(), Value::Null);
+        }
+        let mut c = Map::new();
+        c.insert(
+            "sub".into(),
+            Value::String(uuid::Uuid::from_u128(self.sub).to_string()),
+        );
+        c.insert("role".into(), Value::String("authenticated".into()));
+        let exp = match self.exp {
+            Exp::Future(s) => now + s,
+            Exp::Past(s) => now - leeway - s,
+        };
+        c.insert("exp".into(), Value::from(exp));
+        c.insert(
+            "nbf".into(),
+            match self.nbf {
+                Nbf::Absent => Value::Null,
+                Nbf::Past(s) => Value::from(now - s),
+                Nbf::Future(s) => Value::from(now + leeway + s),
+            },
+        );
+        c.insert("iat".into(), Value::from(now - self.iat_age));
+        c.insert(
+            "iss".into(),
+            match self.iss {
+                Iss::Right => Value::String(issuer.into()),
+                Iss::OtherProject => {
+                    Value::String("https://abcdefghijklmnopqrst.supabase.co/auth/v1".into())
+                }
+                Iss::TrailingSlash => Value::String(format!("{issuer}/")),
+                Iss::Absent => Value::Null,
+            },
+        );
+        c.insert(
+            "aud".into(),
+            match self.aud {
+                Aud::String => Value::from("authenticated"),
+                Aud::Array => Value::from(vec!["authenticated"]),
+                Aud::ArrayWithOther => Value::from(vec!["other", "authenticated"]),
+                Aud::Wrong => Value::from("anon"),
+                Aud::WrongArray => Value::from(vec!["other"]),
+                Aud::Absent => Value::Null,
+            },
+        );
+        for (n, v) in &self.extra {
+            // null removes the member when minting: such a claim is simply absent
+            c.insert(format!("x_{n}"), v.json());
+        }
+        match self.route {
+            Route::Protected => {}
+            Route::PermissionGranted => c.extend(grant.clone()),
+            Route::PermissionLacking => c.extend(lack.clone()),
+        }
+        (header, c)
+    }
+}
