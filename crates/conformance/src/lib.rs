@@ -33,6 +33,7 @@ pub mod issuer_boot;
 pub mod issuer_client;
 pub mod plan;
 pub mod profile;
+pub mod properties;
 pub mod report;
 pub mod runner;
 pub mod spawn;
