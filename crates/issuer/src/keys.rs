@@ -539,6 +539,9 @@ struct PersistedKey {
     pkcs8: String,
 }
 
+/// Largest key file read at start-up.
+pub const MAX_KEYS_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The file keys persist in, inside the state dir.
 pub const KEYS_FILE: &str = "keys.json";
 
@@ -612,6 +615,17 @@ impl KeyStore {
             return Ok((store, Opened::Fresh));
         };
         let path = dir.join(KEYS_FILE);
+        if let Ok(meta) = std::fs::metadata(&path)
+            && meta.len() > MAX_KEYS_FILE_BYTES
+        {
+            return Err(KeyError::Persist(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} is larger than {MAX_KEYS_FILE_BYTES} bytes",
+                    path.display()
+                ),
+            )));
+        }
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let persisted: PersistedKeys = serde_json::from_slice(&bytes).map_err(|e| {
