@@ -154,6 +154,10 @@ fn conformance_with(args: &[OsString], build: bool) -> Outcome {
     if against_reference {
         let reference = bin_dir.join("xauth-reference");
         suite.arg("--spawn").arg(reference.as_os_str());
+        // The reference claims the strict reading too, so its run includes the @strict scenarios.
+        if !has_flag(args, "--strict") {
+            suite.arg("--strict");
+        }
         if !has_flag(args, "--issuer-addr") && !has_flag(args, "--issuer") {
             // An ephemeral port, so a developer's running mock on 54321 never collides.
             suite.args(["--issuer-addr", "127.0.0.1:0"]);

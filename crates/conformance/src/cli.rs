@@ -53,6 +53,9 @@ pub struct ListArgs {
     /// Count @slow scenarios as run, not skipped.
     #[arg(long)]
     pub slow: bool,
+    /// Count @strict scenarios as run, not skipped.
+    #[arg(long)]
+    pub strict: bool,
     /// Print every scenario, not only the counts.
     #[arg(long)]
     pub scenarios: bool,
@@ -159,6 +162,12 @@ pub struct RunArgs {
     /// Also run scenarios tagged @slow (skipped by default, with a note).
     #[arg(long)]
     pub slow: bool,
+
+    /// Also run scenarios tagged @strict: readings stricter than the contract fixes (where it
+    /// leaves latitude, e.g. typ policy, future iat, high-S ECDSA). Skipped by default, so a
+    /// correct but lenient implementation passes; a hardened one can opt in.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Parses `10s`, `500ms`, `2m` or a plain number of seconds (more than 0, at most 24 h).

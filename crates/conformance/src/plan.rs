@@ -20,6 +20,7 @@
 //! | `@needs-rfc6750` | `strict.rfc6750_headers = true` |
 //! | `@needs-loopback` | the target is on a loopback address |
 //! | `@slow` | `--slow` is given |
+//! | `@strict` | `--strict` is given (a reading stricter than the contract fixes) |
 //!
 //! Any other `@needs-…` tag is a setup error, so a typo cannot silently skip a scenario.
 //! `@timeout(DURATION)` (e.g. `@timeout(3m)`) gives a scenario its own timeout instead of
@@ -105,6 +106,8 @@ pub struct Requirements {
     pub loopback: bool,
     /// Whether `@slow` scenarios run.
     pub slow: bool,
+    /// Whether `@strict` scenarios run (`--strict`).
+    pub strict: bool,
 }
 
 /// Known requirement tags.
@@ -148,6 +151,10 @@ impl Requirements {
                 "needs-loopback" => (!self.loopback)
                     .then_some("the target is not on a loopback address"),
                 "slow" => (!self.slow).then_some("@slow (run with --slow)"),
+                // A strict reading where the contract leaves latitude: a correct but lenient
+                // implementation fails it, so it must not fail a run unless asked for.
+                "strict" => (!self.strict)
+                    .then_some("@strict: a reading stricter than the contract fixes (run with --strict)"),
                 t if t.starts_with("needs-") => {
                     return Err(format!(
                         "unknown requirement tag @{t} (known: {})",
@@ -342,12 +349,21 @@ impl Plan {
 mod tests {
     use super::*;
 
+    #[test]
+    fn strict_scenarios_run_only_with_strict() {
+        let tags = vec!["strict".to_string()];
+        let skipped = req(|_| {}).check(&tags).unwrap();
+        assert!(skipped.is_some_and(|r| r.contains("--strict")));
+        assert_eq!(req(|r| r.strict = true).check(&tags).unwrap(), None);
+    }
+
     fn req(edit: impl FnOnce(&mut Requirements)) -> Requirements {
         let mut r = Requirements {
             profile: Profile::default(),
             issuer_has_secret: true,
             loopback: true,
             slow: false,
+            strict: false,
         };
         edit(&mut r);
         r

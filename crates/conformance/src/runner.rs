@@ -248,6 +248,7 @@ where
         issuer_has_secret: endpoint.jwt_secret.is_some(),
         loopback,
         slow: args.slow,
+        strict: args.strict,
     };
     let plan = Arc::new(Plan::make(features.dir(), tag_filter.as_ref(), &requirements).await?);
     let to_run = plan
@@ -458,6 +459,7 @@ async fn list_inner(args: &crate::cli::ListArgs) -> Result<String, SetupError> {
         issuer_has_secret: true,
         loopback: true,
         slow: args.slow,
+        strict: args.strict,
     };
     let plan = Plan::make(features.dir(), tag_filter.as_ref(), &requirements).await?;
     let mut rows: Vec<(String, String, usize, usize)> = Vec::new();
