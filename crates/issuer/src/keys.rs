@@ -1125,6 +1125,138 @@ mod tests {
         assert_eq!(store.verify_bearer("a.b", 0), Err(BearerError::Malformed));
     }
 
+    fn forge(header: &str, claims: &str, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let sig = sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    #[tokio::test]
+    async fn bearer_validation_pins_the_alg_to_the_key_and_drops_revoked_keys() {
+        let store = KeyStore::generate_complete(DEFAULT_JWT_SECRET).unwrap();
+        let keys = store.keys();
+        let (es, rs) = (keys[0].kid.clone(), keys[1].kid.clone());
+        let (es_key, _) = store.find(&es).unwrap();
+        let (rs_key, _) = store.find(&rs).unwrap();
+        let claims = r#"{"sub":"s","exp":1000}"#;
+        let es_header = format!(r#"{{"alg":"ES256","kid":"{es}"}}"#);
+        let good = forge(&es_header, claims, |m| {
+            es_key.sign(SignAlg::Es256, m).unwrap()
+        });
+        assert!(store.verify_bearer(&good, 0).is_ok());
+        // The standby RSA key verifies RS256 but not PS256 (alg pinned to the key).
+        let rs_header = format!(r#"{{"alg":"RS256","kid":"{rs}"}}"#);
+        let rs_token = forge(&rs_header, claims, |m| {
+            rs_key.sign(SignAlg::Rs256, m).unwrap()
+        });
+        assert!(store.verify_bearer(&rs_token, 0).is_ok());
+        let ps_header = format!(r#"{{"alg":"PS256","kid":"{rs}"}}"#);
+        let ps_token = forge(&ps_header, claims, |m| {
+            rs_key.sign(SignAlg::Ps256, m).unwrap()
+        });
+        assert_eq!(
+            store.verify_bearer(&ps_token, 0),
+            Err(BearerError::BadSignature)
+        );
+        // HS256 naming a published kid is not sent to the legacy secret.
+        let hs_kid = format!(r#"{{"alg":"HS256","kid":"{es}"}}"#);
+        let hs_token = forge(&hs_kid, claims, |m| {
+            store.legacy().sign(SignAlg::Hs256, m).unwrap()
+        });
+        assert_eq!(
+            store.verify_bearer(&hs_token, 0),
+            Err(BearerError::BadSignature)
+        );
+        // HS256 with an unknown kid falls back to the legacy secret (supabase/auth#2072).
+        let hs_unknown = r#"{"alg":"HS256","kid":"unknown"}"#;
+        let token = forge(hs_unknown, claims, |m| {
+            store.legacy().sign(SignAlg::Hs256, m).unwrap()
+        });
+        assert!(store.verify_bearer(&token, 0).is_ok());
+        // ES256 with an unknown kid has nothing to verify against.
+        let unknown = r#"{"alg":"ES256","kid":"unknown"}"#;
+        let token = forge(unknown, claims, |m| es_key.sign(SignAlg::Es256, m).unwrap());
+        assert_eq!(
+            store.verify_bearer(&token, 0),
+            Err(BearerError::BadSignature)
+        );
+        // A revoked key no longer verifies.
+        store.rotate(Some(&rs)).await.unwrap();
+        assert!(
+            store.verify_bearer(&good, 0).is_ok(),
+            "previous keys still verify"
+        );
+        store.revoke(&es).await.unwrap();
+        assert_eq!(
+            store.verify_bearer(&good, 0),
+            Err(BearerError::BadSignature)
+        );
+        // nbf in the future, non-numeric exp, oversized tokens.
+        let nbf = forge(&es_header, r#"{"nbf":50}"#, |m| {
+            es_key.sign(SignAlg::Es256, m).unwrap()
+        });
+        store.standby(&es).await.unwrap();
+        assert_eq!(store.verify_bearer(&nbf, 49), Err(BearerError::Expired));
+        assert!(store.verify_bearer(&nbf, 50).is_ok());
+        let bad_exp = forge(&es_header, r#"{"exp":"1"}"#, |m| {
+            es_key.sign(SignAlg::Es256, m).unwrap()
+        });
+        assert_eq!(
+            store.verify_bearer(&bad_exp, 0),
+            Err(BearerError::Malformed)
+        );
+        let huge = "a".repeat(MAX_BEARER_BYTES + 1);
+        assert_eq!(store.verify_bearer(&huge, 0), Err(BearerError::Malformed));
+    }
+
+    #[tokio::test]
+    async fn lifecycle_rules() {
+        let store = KeyStore::generate_complete(DEFAULT_JWT_SECRET).unwrap();
+        let es = store.keys()[0].kid.clone();
+        assert!(matches!(
+            store.revoke(&es).await,
+            Err(KeyError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.standby(&es).await,
+            Err(KeyError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.revoke("nope").await,
+            Err(KeyError::NotFound(_))
+        ));
+        let before = store.jwks_body();
+        let added = store.add(KeyAlg::Es256, KeyState::Standby).await.unwrap();
+        assert_ne!(store.jwks_body(), before, "the JWKS is rebuilt on change");
+        assert!(String::from_utf8_lossy(&store.jwks_body()).contains(&added.kid));
+        // Rotating to the current key changes nothing.
+        let current = store.rotate(Some(&es)).await.unwrap();
+        assert_eq!(current.kid, es);
+        assert_eq!(
+            store
+                .keys()
+                .iter()
+                .filter(|k| k.state == KeyState::Current)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn os_rng_p256_keys_round_trip_through_pkcs8() {
+        let key = SigningKey::generate(KeyAlg::Es256).unwrap();
+        let again =
+            SigningKey::from_pkcs8(key.kid.clone(), KeyAlg::Es256, key.pkcs8.clone()).unwrap();
+        assert_eq!(key.public_jwk(), again.public_jwk());
+        let sig = key.sign(SignAlg::Es256, b"msg").unwrap();
+        assert_eq!(sig.len(), 64);
+        assert!(again.verify(b"msg", &sig));
+    }
+
     #[test]
     fn anon_key_verifies_through_the_hs256_fallback() {
         let store = KeyStore::generate(DEFAULT_JWT_SECRET).unwrap();
