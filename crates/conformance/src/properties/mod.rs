@@ -67,7 +67,7 @@ pub struct PropertiesConfig {
     pub cases: u32,
     /// The seed (`None`: a random one, printed).
     pub seed: Option<u64>,
-    /// Bound on the shrinking steps of a failure (each is one request). Default 64.
+    /// Bound on the shrinking steps of a failure (each is one request). Default 256.
     pub max_shrink_iters: u32,
     /// Print nothing (the seed is still in every failure message).
     pub quiet: bool,
@@ -80,7 +80,7 @@ impl Default for PropertiesConfig {
         Self {
             cases: 64,
             seed: None,
-            max_shrink_iters: 64,
+            max_shrink_iters: 256,
             quiet: true,
             tags: None,
         }

@@ -193,6 +193,9 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
         1 => Just(Mutation::AlgNone),
         2 => header_edit().prop_map(Mutation::Header),
         3 => claim_edit().prop_map(Mutation::Claim),
+        // expired by the edit: a verifier that checks exp before the signature answers
+        // TOKEN_EXPIRED here instead of UNAUTHENTICATED
+        2 => (-86_400i64..-3_700).prop_map(|d| Mutation::Claim(ClaimEdit::ExpShift(d))),
     ]
 }
 
