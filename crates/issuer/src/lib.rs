@@ -6,6 +6,17 @@
 //! `/_control/v1` for what GoTrue lacks in tests: key rotation, JWKS fault injection, counters,
 //! a clock offset and minting arbitrary tokens. The same operations exist on [`IssuerHandle`].
 //!
+//! Start-up and readiness: the issuer is ready (`GET /auth/v1/health` 200) as soon as it
+//! listens, in a few milliseconds. The ES256 current key is made synchronously from an
+//! OS-random scalar; the RS256 standby key (RSA-2048 generation takes ~100 ms) is generated on
+//! a background thread, and the JWKS route and every key operation wait for it, so the JWKS
+//! never shows a partial key set. That thread also absorbs aws-lc's one-time ~60 ms DRBG seeding.
+//! With a state directory, keys are loaded instead and nothing waits.
+//!
+//! Hot paths take no lock that a writer can hold for long: the key set is an immutable snapshot
+//! (with the JWKS body pre-serialized) swapped on change, counters are relaxed atomics, and an
+//! unarmed fault check is one atomic load.
+//!
 //! Start one on an ephemeral port, rotate its keys and mint a token:
 //!
 //! ```
