@@ -122,25 +122,24 @@ fn status_json(info: &IssuerInfo) -> serde_json::Value {
     })
 }
 
-async fn shutdown_signal() {
+/// Registers the SIGTERM and Ctrl-C handlers now and returns a future that resolves on either.
+///
+/// Registration must happen before the status is printed: a supervisor that reads the status
+/// and sends SIGTERM at once would otherwise kill the process before the handler exists.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        let _ = ctrl_c.await;
     }
 }
 
@@ -180,6 +179,7 @@ async fn main() -> Result<()> {
         builder = builder.state_dir(dir);
     }
     let issuer = builder.spawn().await.context("starting xauth-issuer")?;
+    let shutdown = shutdown_signal();
 
     let info = issuer.info();
     if args.json {
@@ -187,7 +187,7 @@ async fn main() -> Result<()> {
     } else {
         print!("{}", status_text(&info));
     }
-    shutdown_signal().await;
+    shutdown.await;
     issuer.shutdown().await;
     Ok(())
 }
