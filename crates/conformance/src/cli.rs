@@ -168,6 +168,19 @@ pub struct RunArgs {
     /// correct but lenient implementation passes; a hardened one can opt in.
     #[arg(long)]
     pub strict: bool,
+
+    /// Cases per property (the mutation and differential properties run after the scenarios;
+    /// each case is about one request, plus up to 256 while shrinking a failure).
+    #[arg(long, value_name = "N", default_value = "64", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub properties_cases: u32,
+
+    /// Seed of the properties (default: a random one, printed, and named in every failure).
+    #[arg(long, value_name = "SEED")]
+    pub properties_seed: Option<u64>,
+
+    /// Do not run the properties.
+    #[arg(long)]
+    pub no_properties: bool,
 }
 
 /// Parses `10s`, `500ms`, `2m` or a plain number of seconds (more than 0, at most 24 h).

@@ -2,6 +2,7 @@
 
 use clap::Parser as _;
 use xauth_conformance::cli::{Cli, Command};
+use xauth_conformance::properties::{PropertiesConfig, PropertiesPhase};
 use xauth_conformance::runner;
 
 /// The World whose steps run the scenarios.
@@ -27,7 +28,19 @@ fn main() {
         }
     };
     let code = match cli.command {
-        Command::Run(args) => rt.block_on(runner::run::<SuiteWorld>(&args, &[])),
+        Command::Run(args) => {
+            let mut post: Vec<Box<dyn runner::PostPhase>> = Vec::new();
+            if !args.no_properties {
+                post.push(Box::new(PropertiesPhase::new(PropertiesConfig {
+                    cases: args.properties_cases,
+                    seed: args.properties_seed,
+                    quiet: args.quiet,
+                    tags: args.tags.clone(),
+                    ..PropertiesConfig::default()
+                })));
+            }
+            rt.block_on(runner::run::<SuiteWorld>(&args, &post))
+        }
         Command::List(args) => rt.block_on(runner::list(&args)),
         Command::StubTarget { port } => rt.block_on(xauth_conformance::stub::serve(port)),
     };
