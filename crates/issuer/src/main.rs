@@ -122,24 +122,31 @@ fn status_json(info: &IssuerInfo) -> serde_json::Value {
     })
 }
 
-/// Registers the SIGTERM and Ctrl-C handlers now and returns a future that resolves on either.
+/// Registers the SIGTERM and Ctrl-C (SIGINT) handlers now and returns a future that resolves on
+/// either.
 ///
 /// Registration must happen before the status is printed: a supervisor that reads the status
-/// and sends SIGTERM at once would otherwise kill the process before the handler exists.
+/// and sends a signal at once would otherwise kill the process before the handler exists.
+/// (`tokio::signal::ctrl_c()` only registers when first polled, so on Unix SIGINT is registered
+/// explicitly too.)
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let ctrl_c = tokio::signal::ctrl_c();
+    let handlers = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+            .ok()
+    };
     async move {
         #[cfg(unix)]
-        if let Some(mut term) = term {
+        if let Some((mut term, mut int)) = handlers {
             tokio::select! {
-                _ = ctrl_c => {}
                 _ = term.recv() => {}
+                _ = int.recv() => {}
             }
             return;
         }
-        let _ = ctrl_c.await;
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
