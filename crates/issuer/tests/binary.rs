@@ -36,11 +36,16 @@ impl Proc {
     }
 
     /// SIGTERM, then wait (bounded) for a clean exit.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    fn terminate(self) -> std::process::ExitStatus {
+        self.signal("-TERM")
+    }
+
+    /// Sends `signal` (e.g. `-INT`), then waits (bounded) for the exit.
+    fn signal(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
-                .args(["-TERM", &pid])
+                .args([signal, &pid])
                 .status()
                 .unwrap()
                 .success()
