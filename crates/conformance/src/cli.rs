@@ -28,6 +28,10 @@ pub enum Command {
     /// List the scenarios by feature (what `run` would run with the same selection), without
     /// running anything.
     List(ListArgs),
+    /// The mutation gate: run the whole suite against xauth-reference clean and once per
+    /// seeded defect, and print which scenarios catch each defect. Exit 0 when the clean run
+    /// passes and every defect is caught, 1 otherwise, 2 on a setup error.
+    Gate(Box<crate::gate::GateArgs>),
     /// A minimal stand-in implementation (200 on the readiness path, 401 elsewhere) used by the
     /// runner's own tests; listens on 127.0.0.1:$PORT.
     #[command(hide = true)]

@@ -28,6 +28,7 @@ pub mod evidence;
 pub mod expect_fail;
 pub mod feature_files;
 pub mod forge;
+pub mod gate;
 pub mod http;
 pub mod issuer_boot;
 pub mod issuer_client;

@@ -41,6 +41,7 @@ fn main() {
             }
             rt.block_on(runner::run::<SuiteWorld>(&args, &post))
         }
+        Command::Gate(args) => rt.block_on(xauth_conformance::gate::gate(&args)),
         Command::List(args) => rt.block_on(runner::list(&args)),
         Command::StubTarget { port } => rt.block_on(xauth_conformance::stub::serve(port)),
     };
