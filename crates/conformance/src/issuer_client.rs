@@ -266,6 +266,61 @@ impl IssuerClient {
         self.json(reqwest::Method::POST, "/clock", Some(&body))
             .await
     }
+
+    /// `POST <supabase>/auth/v1/admin/users` (GoTrue's admin API, not the control API) with the
+    /// control key as `apikey` and bearer (it is the service_role key): creates a user with
+    /// `email` and `password`, email already confirmed. Returns GoTrue's user object.
+    pub async fn create_user(&self, email: &str, password: &str) -> Result<Value, ControlError> {
+        let what = "POST /auth/v1/admin/users".to_owned();
+        let url = format!(
+            "{}/auth/v1/admin/users",
+            self.base.trim_end_matches("/_control/v1")
+        );
+        let body = serde_json::json!({"email": email, "password": password, "email_confirm": true});
+        let resp = self
+            .http
+            .post(url)
+            .header("apikey", &self.key)
+            .header("authorization", format!("Bearer {}", self.key))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|source| ControlError::Transport {
+                what: what.clone(),
+                source,
+            })?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .text()
+            .await
+            .map_err(|source| ControlError::Transport {
+                what: what.clone(),
+                source,
+            })?;
+        if !(200..300).contains(&status) {
+            return Err(ControlError::Status {
+                what,
+                status,
+                body: text.chars().take(500).collect(),
+            });
+        }
+        serde_json::from_str(&text).map_err(|e| ControlError::Body {
+            what,
+            detail: format!("{e}: {}", text.chars().take(300).collect::<String>()),
+        })
+    }
+
+    /// `jwks_fetches` of `GET /counters`: how many times the issuer's JWKS was requested.
+    pub async fn jwks_fetches(&self) -> Result<u64, ControlError> {
+        let counters = self.counters().await?;
+        counters
+            .get("jwks_fetches")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| ControlError::Body {
+                what: "GET /counters".into(),
+                detail: format!("no numeric jwks_fetches in {counters}"),
+            })
+    }
 }
 
 #[cfg(test)]
