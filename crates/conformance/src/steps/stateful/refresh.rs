@@ -1,0 +1,589 @@
+//! Refresh-family steps (`features/refresh.feature`): GoTrue's password and refresh grants sent
+//! through the implementation's auth proxy the way supabase-js sends them, compared with
+//! GoTrue's contract and, for errors, with the issuer's own answer to the same request.
+
+use std::time::{Duration, Instant};
+
+use cucumber::{given, then, when};
+use serde_json::{Value, json};
+
+use super::{fail, harness, response, restore_shared_state, scratch, update};
+use crate::evidence::{Exchange, Response};
+use crate::forge::jws::Jws;
+use crate::world::{CurrentToken, XauthWorld};
+
+/// The user and session of a refresh scenario.
+#[derive(Debug, Clone, Default)]
+pub struct AuthState {
+    /// GoTrue user id.
+    pub user_id: String,
+    /// Email of the user.
+    pub email: String,
+    /// Password of the user.
+    pub password: String,
+    /// Access token of the session's latest token response.
+    pub access_token: Option<String>,
+    /// Every refresh token the session received, oldest first.
+    pub refresh_tokens: Vec<String>,
+    /// The last request sent through the proxy: query, headers, body (for replay).
+    pub last_request: Option<SentRequest>,
+    /// The proxy's last answer.
+    pub proxy_answer: Option<Exchange>,
+    /// The issuer's answer to the same request.
+    pub direct_answer: Option<Exchange>,
+}
+
+/// A token request as sent: query, headers, body.
+pub type SentRequest = (String, Vec<(String, String)>, String);
+
+/// Largest body read from a token response.
+const MAX_BODY: usize = 64 * 1024;
+
+fn proxy_url(w: &XauthWorld, query: &str) -> url::Url {
+    let path = w
+        .ctx
+        .profile
+        .routes
+        .auth_proxy
+        .as_ref()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| w.harness_error("the profile declares no auth proxy"));
+    w.ctx.target_url(&format!("{path}?{query}"))
+}
+
+fn direct_url(w: &XauthWorld, query: &str) -> url::Url {
+    let mut u = w.ctx.issuer.auth_url();
+    u.set_path(&format!("{}/token", u.path().trim_end_matches('/')));
+    u.set_query(Some(query));
+    u
+}
+
+/// The headers supabase-js sends to the token endpoint (anon key as apikey and bearer).
+fn client_headers(w: &XauthWorld, api_version: bool) -> Vec<(String, String)> {
+    let anon = w.ctx.issuer.anon_key.clone();
+    let mut h = vec![
+        ("apikey".to_owned(), anon.clone()),
+        ("authorization".to_owned(), format!("Bearer {anon}")),
+        (
+            "content-type".to_owned(),
+            "application/json;charset=UTF-8".to_owned(),
+        ),
+        (
+            "x-client-info".to_owned(),
+            "xauth-conformance (supabase-js compatible)".to_owned(),
+        ),
+    ];
+    if api_version {
+        h.push(("x-supabase-api-version".to_owned(), "2024-01-01".to_owned()));
+    }
+    h
+}
+
+/// One bounded `POST` with a JSON body; transport failures are recorded, never raised.
+async fn post(w: &XauthWorld, url: url::Url, headers: &[(String, String)], body: &str) -> Exchange {
+    let started = Instant::now();
+    let mut exchange = Exchange {
+        method: "POST".into(),
+        url: url.to_string(),
+        request_headers: headers.to_vec(),
+        token: None,
+        outcome: Err(String::new()),
+        elapsed: Duration::ZERO,
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(w.ctx.timeouts.request)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .local_address(w.http.source())
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => harness(w, format!("cannot build the HTTP client: {e}")).await,
+    };
+    let mut req = client.post(url).body(body.to_owned());
+    for (n, v) in headers {
+        req = req.header(n.as_str(), v.as_str());
+    }
+    exchange.outcome = match req.send().await {
+        Ok(mut resp) => {
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let mut body = Vec::new();
+            let mut truncated = false;
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(c)) => {
+                        if body.len() + c.len() > MAX_BODY {
+                            truncated = true;
+                            break;
+                        }
+                        body.extend_from_slice(&c);
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        truncated = true;
+                        break;
+                    }
+                }
+            }
+            Ok(Response {
+                status,
+                headers,
+                body,
+                body_truncated: truncated,
+            })
+        }
+        Err(e) => Err(format!(
+            "{} error: {e}",
+            if e.is_timeout() {
+                "timeout"
+            } else {
+                "transport"
+            }
+        )),
+    };
+    exchange.elapsed = started.elapsed();
+    exchange
+}
+
+/// Sends a token request through the proxy, remembers it for replay, records the answer, and
+/// takes the session over when the answer is a token response.
+async fn via_proxy(w: &mut XauthWorld, query: &str, body: Value, api_version: bool) -> Exchange {
+    let headers = client_headers(w, api_version);
+    let body = body.to_string();
+    let ex = post(w, proxy_url(w, query), &headers, &body).await;
+    if let Some(r) = response(&ex)
+        && r.status == 200
+        && let Some(v) = r.json()
+    {
+        let access = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let refresh = v
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        update(w, |s| {
+            if access.is_some() {
+                s.auth.access_token = access;
+            }
+            if let Some(r) = refresh {
+                s.auth.refresh_tokens.push(r);
+            }
+        });
+    }
+    let stored = ex.clone();
+    update(w, |s| {
+        s.auth.last_request = Some((query.to_owned(), headers, body));
+        s.auth.proxy_answer = Some(stored);
+    });
+    w.exchanges.push(ex.clone());
+    ex
+}
+
+async fn password_body(w: &XauthWorld, wrong: bool) -> Value {
+    let a = scratch(w).auth;
+    if a.email.is_empty() {
+        harness(w, "no user: a step must create one first").await;
+    }
+    let password = if wrong {
+        format!("{}-wrong", a.password)
+    } else {
+        a.password
+    };
+    json!({"email": a.email, "password": password, "gotrue_meta_security": {}})
+}
+
+#[given(regex = r"^a confirmed user with a password, created through the issuer's admin API$")]
+async fn create_user(w: &mut XauthWorld) {
+    let email = format!("xauth-{}@example.com", uuid::Uuid::new_v4().simple());
+    let password = format!("Xa-{}-9!", uuid::Uuid::new_v4().simple());
+    let user = match w.issuer.create_user(&email, &password).await {
+        Ok(u) => u,
+        Err(e) => harness(w, e).await,
+    };
+    let Some(id) = user.get("id").and_then(Value::as_str) else {
+        harness(
+            w,
+            format!("the admin API answered a user without an id: {user}"),
+        )
+        .await
+    };
+    let id = id.to_owned();
+    w.secrets.add(&password, "XAUTH_TEST_USER_PASSWORD");
+    update(w, |s| {
+        s.auth.user_id = id;
+        s.auth.email = email;
+        s.auth.password = password;
+    });
+}
+
+#[when(regex = r"^I sign in with the password grant through the auth proxy$")]
+async fn sign_in(w: &mut XauthWorld) {
+    let body = password_body(w, false).await;
+    via_proxy(w, "grant_type=password", body, false).await;
+}
+
+async fn require_ok(w: &XauthWorld, ex: &Exchange, what: &str) {
+    if response(ex).is_none_or(|r| r.status != 200) {
+        fail(w, &format!("200 with a token response for {what}"), &[ex]).await;
+    }
+}
+
+#[given(regex = r"^I signed in with the password grant through the auth proxy$")]
+async fn signed_in(w: &mut XauthWorld) {
+    let body = password_body(w, false).await;
+    let ex = via_proxy(w, "grant_type=password", body, false).await;
+    require_ok(w, &ex, "the password grant through the auth proxy").await;
+}
+
+async fn latest_refresh_token(w: &XauthWorld) -> String {
+    match scratch(w).auth.refresh_tokens.last() {
+        Some(t) => t.clone(),
+        None => harness(w, "no refresh token: the session was never signed in").await,
+    }
+}
+
+#[when(regex = r"^I refresh the session through the auth proxy$")]
+async fn refresh(w: &mut XauthWorld) {
+    let token = latest_refresh_token(w).await;
+    via_proxy(
+        w,
+        "grant_type=refresh_token",
+        json!({"refresh_token": token}),
+        false,
+    )
+    .await;
+}
+
+#[given(regex = r"^I refreshed the session through the auth proxy twice$")]
+async fn refreshed_twice(w: &mut XauthWorld) {
+    for _ in 0..2 {
+        let token = latest_refresh_token(w).await;
+        let ex = via_proxy(
+            w,
+            "grant_type=refresh_token",
+            json!({"refresh_token": token}),
+            false,
+        )
+        .await;
+        require_ok(w, &ex, "the refresh grant through the auth proxy").await;
+    }
+}
+
+#[when(regex = r"^I refresh through the auth proxy with the first refresh token of the session$")]
+async fn refresh_with_first(w: &mut XauthWorld) {
+    let Some(first) = scratch(w).auth.refresh_tokens.first().cloned() else {
+        harness(w, "no refresh token: the session was never signed in").await
+    };
+    via_proxy(
+        w,
+        "grant_type=refresh_token",
+        json!({"refresh_token": first}),
+        false,
+    )
+    .await;
+}
+
+#[when(regex = r"^I refresh through the auth proxy with an unknown refresh token$")]
+async fn refresh_unknown(w: &mut XauthWorld) {
+    // GoTrue v1 format: 12 characters of lowercase base32
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let token: String = bytes[..12]
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % 32] as char)
+        .collect();
+    via_proxy(
+        w,
+        "grant_type=refresh_token",
+        json!({"refresh_token": token}),
+        false,
+    )
+    .await;
+}
+
+#[when(
+    regex = r"^I sign in through the auth proxy with a wrong password (without an API version header|with X-Supabase-Api-Version 2024-01-01)$"
+)]
+async fn wrong_password(w: &mut XauthWorld, version: String) {
+    let body = password_body(w, true).await;
+    via_proxy(w, "grant_type=password", body, version.starts_with("with ")).await;
+}
+
+#[when(regex = r"^I send the same request to the issuer directly$")]
+async fn same_request_direct(w: &mut XauthWorld) {
+    let Some((query, headers, body)) = scratch(w).auth.last_request else {
+        harness(w, "no request was sent through the proxy").await
+    };
+    let ex = post(w, direct_url(w, &query), &headers, &body).await;
+    update(w, |s| s.auth.direct_answer = Some(ex.clone()));
+    w.exchanges.push(ex);
+}
+
+#[when(regex = r"^I call the protected route with its access token$")]
+async fn call_with_access_token(w: &mut XauthWorld) {
+    let Some(token) = scratch(w).auth.access_token else {
+        harness(w, "no access token: the session was never signed in").await
+    };
+    w.token = Some(CurrentToken {
+        compact: token.clone(),
+        recipe: vec!["access token of the auth proxy's last token response".into()],
+        origin: None,
+    });
+    let url = w.ctx.target_url(w.ctx.profile.routes.protected.as_str());
+    super::super::requests::call(w, url, Some(format!("Bearer {token}")), Some(token)).await;
+}
+
+async fn proxy_answer(w: &XauthWorld) -> Exchange {
+    match scratch(w).auth.proxy_answer {
+        Some(e) => e,
+        None => harness(w, "no request was sent through the proxy").await,
+    }
+}
+
+/// Checks GoTrue's token response shape; returns what is wrong, if anything.
+fn token_response_problem(body: &Value, user_id: &str, email: &str) -> Option<String> {
+    let Some(access) = body.get("access_token").and_then(Value::as_str) else {
+        return Some("access_token is not a string".into());
+    };
+    let claims = match Jws::parse(access).and_then(|j| j.payload_json()) {
+        Ok(c) => c,
+        Err(e) => return Some(format!("access_token is not a JWS: {e}")),
+    };
+    let exp = claims.get("exp").and_then(Value::as_i64);
+    let iat = claims.get("iat").and_then(Value::as_i64);
+    let (Some(exp), Some(iat)) = (exp, iat) else {
+        return Some("the access token has no integer exp and iat".into());
+    };
+    if claims.get("sub").and_then(Value::as_str) != Some(user_id) {
+        return Some(format!(
+            "the access token's sub is not the user's id {user_id}"
+        ));
+    }
+    if body.get("token_type").and_then(Value::as_str) != Some("bearer") {
+        return Some("token_type is not \"bearer\"".into());
+    }
+    let Some(expires_in) = body.get("expires_in").and_then(Value::as_i64) else {
+        return Some("expires_in is not an integer".into());
+    };
+    if expires_in <= 0 || (expires_in - (exp - iat)).abs() > 1 {
+        return Some(format!(
+            "expires_in {expires_in} is not the token's lifetime exp - iat = {}",
+            exp - iat
+        ));
+    }
+    if body.get("expires_at").and_then(Value::as_i64) != Some(exp) {
+        return Some(format!("expires_at is not the token's exp {exp}"));
+    }
+    match body.get("refresh_token").and_then(Value::as_str) {
+        Some(r) if !r.is_empty() => {}
+        _ => return Some("refresh_token is missing or empty".into()),
+    }
+    let Some(user) = body.get("user") else {
+        return Some("user is missing".into());
+    };
+    if user.get("id").and_then(Value::as_str) != Some(user_id)
+        || user.get("email").and_then(Value::as_str) != Some(email)
+    {
+        return Some("user is not the signed-in user's object (id, email)".into());
+    }
+    None
+}
+
+async fn check_token_response(w: &XauthWorld, new_refresh: bool) {
+    let ex = proxy_answer(w).await;
+    let a = scratch(w).auth;
+    let expectation = "200 with GoTrue's token response: access_token (a JWS for the user), token_type \"bearer\", expires_in = exp - iat, expires_at = exp, a refresh_token and the user object";
+    let Some(r) = response(&ex) else {
+        fail(w, expectation, &[&ex]).await
+    };
+    let body = r.json().unwrap_or(Value::Null);
+    if r.status != 200 || body.get("access_token").is_none() || body.get("user").is_none() {
+        fail(w, expectation, &[&ex]).await;
+    }
+    if let Some(problem) = token_response_problem(&body, &a.user_id, &a.email) {
+        fail(w, &format!("{expectation}; but {problem}"), &[&ex]).await;
+    }
+    if new_refresh {
+        let n = a.refresh_tokens.len();
+        if n < 2 || a.refresh_tokens[n - 1] == a.refresh_tokens[n - 2] {
+            fail(
+                w,
+                "a new refresh token (rotation): the refreshed session's refresh_token differs from the one spent",
+                &[&ex],
+            )
+            .await;
+        }
+    }
+}
+
+#[then(regex = r"^the answer is GoTrue's token response for that user$")]
+async fn is_token_response(w: &mut XauthWorld) {
+    check_token_response(w, false).await;
+}
+
+#[then(regex = r"^the answer is GoTrue's token response for that user, with a new refresh token$")]
+async fn is_new_token_response(w: &mut XauthWorld) {
+    check_token_response(w, true).await;
+}
+
+/// GoTrue's error code of an answer: the `x-sb-error-code` header and the body's `error_code`
+/// (legacy shape) or `code` (API version 2024-01-01); `None` unless both agree.
+fn gotrue_code(r: &Response) -> Option<String> {
+    let header = r.header("x-sb-error-code")?.to_owned();
+    let body = r.json()?;
+    let in_body = body
+        .get("error_code")
+        .and_then(Value::as_str)
+        .or_else(|| body.get("code").and_then(Value::as_str))?;
+    (in_body == header).then_some(header)
+}
+
+#[then(regex = r"^the answer is GoTrue's 400 refresh_token_already_used error$")]
+async fn already_used(w: &mut XauthWorld) {
+    let ex = proxy_answer(w).await;
+    let ok = response(&ex).is_some_and(|r| {
+        r.status == 400 && gotrue_code(r).as_deref() == Some("refresh_token_already_used")
+    });
+    if !ok {
+        fail(
+            w,
+            "400 with GoTrue's error code refresh_token_already_used (x-sb-error-code and body): a refresh token spent two rotations ago, reused after the reuse interval",
+            &[&ex],
+        )
+        .await;
+    }
+}
+
+#[then(
+    regex = r"^the answer is a GoTrue 400 refresh error, because the session's refresh tokens were revoked$"
+)]
+async fn family_revoked(w: &mut XauthWorld) {
+    let ex = proxy_answer(w).await;
+    let ok = response(&ex).is_some_and(|r| {
+        r.status == 400
+            && matches!(
+                gotrue_code(r).as_deref(),
+                Some(
+                    "refresh_token_already_used" | "refresh_token_not_found" | "session_not_found"
+                )
+            )
+    });
+    if !ok {
+        fail(
+            w,
+            "400 with GoTrue's error code refresh_token_already_used, refresh_token_not_found or session_not_found for the session's latest refresh token: detected reuse revokes the whole token family",
+            &[&ex],
+        )
+        .await;
+    }
+}
+
+#[then(
+    regex = r"^both answers are GoTrue's 400 (invalid_credentials|refresh_token_not_found) with the same body and x-sb-error-code$"
+)]
+async fn same_as_direct(w: &mut XauthWorld, code: String) {
+    let proxied = proxy_answer(w).await;
+    let Some(direct) = scratch(w).auth.direct_answer else {
+        harness(w, "the request was not sent to the issuer directly").await
+    };
+    let d = response(&direct);
+    if !d.is_some_and(|r| r.status == 400 && gotrue_code(r).as_deref() == Some(code.as_str())) {
+        harness(
+            w,
+            format!(
+                "the issuer itself did not answer 400 {code}: {:?}",
+                d.map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
+            ),
+        )
+        .await;
+    }
+    let expectation = format!(
+        "the auth proxy relays GoTrue's 400 {code} unchanged: same status, same x-sb-error-code, same JSON body as the issuer's own answer"
+    );
+    let (Some(p), Some(d)) = (response(&proxied), d) else {
+        fail(w, &expectation, &[&proxied, &direct]).await
+    };
+    let same = p.status == d.status
+        && p.header("x-sb-error-code") == d.header("x-sb-error-code")
+        && p.json().is_some()
+        && p.json() == d.json()
+        && p.header("x-supabase-api-version") == d.header("x-supabase-api-version");
+    if !same {
+        fail(w, &expectation, &[&proxied, &direct]).await;
+    }
+}
+
+// ---- the issuer's clock ----
+
+#[given(
+    regex = r"^the issuer's clock is set back by the access-token lifetime plus the declared leeway plus 60 seconds$"
+)]
+async fn clock_back(w: &mut XauthWorld) {
+    // the issuer's access-token lifetime, from its own answer to a password grant
+    let body = password_body(w, false).await.to_string();
+    let headers = client_headers(w, false);
+    let ex = post(w, direct_url(w, "grant_type=password"), &headers, &body).await;
+    let lifetime = response(&ex)
+        .filter(|r| r.status == 200)
+        .and_then(Response::json)
+        .and_then(|v| v.get("expires_in").and_then(Value::as_i64))
+        .filter(|n| *n > 0);
+    let Some(lifetime) = lifetime else {
+        harness(
+            w,
+            format!(
+                "the issuer's own password grant gave no expires_in: {:?}",
+                ex.outcome.as_ref().map(|r| r.status)
+            ),
+        )
+        .await
+    };
+    let offset = -(lifetime + w.ctx.profile.leeway_seconds as i64 + 60);
+    if let Err(e) = w.issuer.set_clock_offset(offset).await {
+        harness(w, e).await;
+    }
+}
+
+async fn clock_forward(w: &XauthWorld, days: i64) {
+    if let Err(e) = w.issuer.set_clock_offset(days * 86_400).await {
+        harness(w, e).await;
+    }
+}
+
+#[given(regex = r"^the issuer's clock moves forward by one day$")]
+async fn one_day(w: &mut XauthWorld) {
+    clock_forward(w, 1).await;
+}
+
+#[when(regex = r"^the issuer's clock moves forward by one more day$")]
+async fn one_more_day(w: &mut XauthWorld) {
+    clock_forward(w, 2).await;
+}
+
+async fn clock_restored(w: &XauthWorld) {
+    if let Err(e) = restore_shared_state(w).await {
+        w.harness_error(format!("cannot restore the issuer's clock: {e}"));
+    }
+}
+
+#[given(regex = r"^the issuer's clock is restored$")]
+async fn given_clock_restored(w: &mut XauthWorld) {
+    clock_restored(w).await;
+}
+
+#[then(regex = r"^the issuer's clock is restored$")]
+async fn then_clock_restored(w: &mut XauthWorld) {
+    clock_restored(w).await;
+}

@@ -1,0 +1,50 @@
+@key_rotation @serial
+Feature: Key rotation: new keys are picked up, previous keys keep working, revoked keys stop working
+  Supabase rotates signing keys by publishing a standby key, making it current while the previous
+  key stays published until its tokens have expired, and finally revoking it (it leaves the
+  JWKS). An implementation caches the issuer's JWKS for at most the profile's
+  jwks.cache_ttl_max_seconds (T) and refetches it when a token names a kid it does not know, at
+  most once per jwks.refetch_cooldown_seconds (C). JWKS fetches are counted at the issuer
+  (GET /_control/v1/counters). Every wait below is a poll bounded by the declared value plus a
+  margin of 5 s, and stops as soon as the expected answer arrives. Whole-second clocks are
+  allowed: a cooldown counts as C - 1 s (at least 1 s) when fetches are counted.
+  These scenarios change the issuer's keys, so they run alone (@serial). A rotation leaves the
+  new key current for the rest of the run; every other scenario mints with whatever key is
+  current, which these scenarios have shown the implementation to accept.
+
+  Background:
+    Given the issuer's JWKS serves normally and its clock is not offset
+    And the implementation accepts tokens signed by the issuer's current ES256 key
+
+  @A40 @P1 @timeout(3m)
+  Scenario: A token signed by a newly published key is accepted after at most one JWKS refetch
+    Given the issuer publishes a new ES256 key as standby
+    When I send tokens signed by the new key until one is accepted
+    Then a token signed by the new key was accepted within the declared cooldown plus the margin
+    And the issuer served at most one JWKS fetch per declared cooldown meanwhile
+
+  @A40 @P1 @timeout(3m)
+  Scenario: After a rotation, tokens signed by the new current key are accepted and the previous key keeps working while published
+    Given the issuer rotates to a new ES256 key
+    When I send tokens signed by the new key until one is accepted
+    Then a token signed by the new key was accepted within the declared cooldown plus the margin
+    And the issuer served at most one JWKS fetch per declared cooldown meanwhile
+    And a token signed by the previous ES256 key is still accepted
+
+  @A40 @P1 @slow @timeout(15m)
+  Scenario: Tokens signed by a revoked key are rejected once the declared cache TTL has passed
+    Given the issuer publishes a new ES256 key as standby
+    And I send tokens signed by the new key until one is accepted
+    And a token signed by the new key was accepted within the declared cooldown plus the margin
+    When the issuer revokes the new key
+    Then tokens signed by the new key are answered 401 UNAUTHENTICATED within the declared cache TTL plus the margin
+    And the implementation accepts tokens signed by the issuer's current ES256 key
+
+  @A39 @P1 @timeout(3m)
+  Scenario: A flood of tokens with unknown kids causes at most one JWKS fetch per cooldown while valid tokens keep being served
+    Given 100 tokens with valid ES256 signatures by a key the issuer never published, each with its own kid
+    And the latency of valid tokens measured before the flood
+    When 4 clients send the flood while another client keeps sending valid tokens
+    Then every flood token was answered 401 UNAUTHENTICATED or 429 RATE_LIMITED
+    And the issuer served at most one JWKS fetch per declared cooldown during the flood, plus one
+    And every valid token sent during the flood was accepted, with a median latency below 10 times the baseline plus 500 ms
