@@ -9,6 +9,7 @@
 
 pub mod outcomes;
 pub mod requests;
+pub mod stateful;
 pub mod tamper;
 pub mod tokens;
 pub mod values;
