@@ -18,6 +18,10 @@ commands:
   interop              drive xauth-issuer with the real supabase-js and jose (needs node + npm)
   ci                   what CI runs: fmt check, clippy -D warnings, all tests, the supabase-js
                        interop tests, conformance
+  mutants [ARGS]       the mutation gate: the whole suite against xauth-reference clean and once
+                       per seeded defect; fails if a defect survives. Uses
+                       fixtures/profiles/reference-fast.toml (and the reference flags its header
+                       names) when present. ARGS go to `xauth-conformance gate`.
   bench <issuer|verifier|reference|all>
                        run a benchmark (release build)
   help                 this text";
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Some("interop") => interop(true),
         Some("ci") => ci(),
         Some("bench") => bench(&rest),
+        Some("mutants") => mutants(&rest),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -266,4 +271,138 @@ fn bench(args: &[OsString]) -> Outcome {
         run(cmd)?;
     }
     Ok(())
+}
+
+/// The fast profile for the reference; its header names the reference flags it matches.
+const FAST_PROFILE: &str = "fixtures/profiles/reference-fast.toml";
+
+/// `cargo xtask mutants`: build, then run the mutation gate and report its wall time.
+fn mutants(args: &[OsString]) -> Outcome {
+    let started = std::time::Instant::now();
+    let mut build = cargo();
+    build.args(["build", "--quiet", "-p", "xauth-conformance", "-p", "xauth-reference"]);
+    run(build)?;
+    let built = started.elapsed();
+    let bin_dir = target_dir().join("debug");
+    let mut gate = Command::new(bin_dir.join("xauth-conformance"));
+    gate.current_dir(workspace_root())
+        .arg("gate")
+        .arg("--reference")
+        .arg(bin_dir.join("xauth-reference"))
+        // the reference claims the strict reading too (as in `cargo xtask conformance`)
+        .arg("--run-arg=--strict");
+    let fast = workspace_root().join(FAST_PROFILE);
+    if !has_flag(args, "--profile") {
+        if fast.is_file() {
+            let text = std::fs::read_to_string(&fast).map_err(|e| Failure {
+                code: 2,
+                message: format!("{FAST_PROFILE}: {e}"),
+            })?;
+            let (reference_args, run_flags) = fast_profile_flags(&text).ok_or_else(|| Failure {
+                code: 2,
+                message: format!(
+                    "{FAST_PROFILE}: its header comment names no `xauth-conformance run ... --spawn \"... xauth-reference FLAGS\"` command"
+                ),
+            })?;
+            gate.arg("--profile").arg(FAST_PROFILE);
+            if !has_flag(args, "--reference-args") {
+                gate.arg(format!("--reference-args={reference_args}"));
+            }
+            for flag in run_flags {
+                gate.arg(format!("--run-arg={flag}"));
+            }
+        } else {
+            gate.arg("--profile").arg(DEFAULT_PROFILE);
+        }
+    }
+    gate.args(args);
+    let gated = std::time::Instant::now();
+    let result = run(gate);
+    eprintln!(
+        "xtask mutants: build {:.0} s, gate {:.0} s, total {:.0} s",
+        built.as_secs_f64(),
+        gated.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    result
+}
+
+/// From a profile's leading comment block, the `xauth-conformance run … --spawn "…
+/// xauth-reference FLAGS"` command: (the reference FLAGS, the other `run` flags except
+/// `--profile`). Lines ending in `\` continue.
+fn fast_profile_flags(text: &str) -> Option<(String, Vec<String>)> {
+    let mut joined = String::new();
+    for line in text.lines() {
+        let Some(comment) = line.trim_start().strip_prefix('#') else {
+            break;
+        };
+        let comment = comment.trim();
+        match comment.strip_suffix('\\') {
+            Some(cont) => {
+                joined.push_str(cont);
+                joined.push(' ');
+            }
+            None => {
+                joined.push_str(comment);
+                joined.push('\n');
+            }
+        }
+    }
+    let line = joined.lines().find(|l| l.contains("xauth-conformance run"))?;
+    let words = split_words(line)?;
+    let start = words.iter().position(|w| w == "run")? + 1;
+    let mut run_flags = Vec::new();
+    let mut reference_args = None;
+    let mut i = start;
+    while i < words.len() {
+        match words[i].as_str() {
+            "--spawn" => {
+                let spawn = split_words(words.get(i + 1)?)?;
+                reference_args = Some(spawn.get(1..)?.join(" "));
+                i += 2;
+            }
+            "--profile" => i += 2,
+            w => {
+                run_flags.push(w.to_owned());
+                i += 1;
+            }
+        }
+    }
+    Some((reference_args?, run_flags))
+}
+
+/// Splits like a shell (whitespace, single and double quotes; no escapes); `None` on an
+/// unbalanced quote.
+fn split_words(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return None;
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Some(words)
 }
