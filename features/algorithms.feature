@@ -324,7 +324,22 @@ Feature: Signature algorithms and keys
       | unsigned inner JWT    | eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwiY3R5IjoiSldUIn0..AAAAAAAAAAAAAAAA.{header}.{payload}               |
 
   @A39 @P1
-  Scenario Outline: A genuine signature under an unknown kid (<kid>) is unauthenticated
+  Scenario Outline: A genuine signature under an unknown kid (<kid>) is never an error or a different verdict
+    The signature really is the issuer's, so a verifier that tries its keys (bounded, same key
+    type, as attacks.md A42 allows) may accept it; one that selects by kid refuses it.
+    Given a valid <alg> access token for a fresh user
+    And that token re-signed by the issuer with header member "kid" set to "<kid>"
+    When I call the protected route with it
+    Then the request is accepted or the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | alg   | kid                                  |
+      | ES256 | 00000000-0000-4000-8000-00000000beef |
+      | RS256 | 00000000-0000-4000-8000-00000000beef |
+      | ES256 | xauth-unknown-kid                    |
+
+  @A39 @P1 @strict
+  Scenario Outline: A genuine signature under an unknown kid (<kid>) is unauthenticated (strict: the kid selects the key)
     The kid selects the key; a kid the JWKS does not hold is not a hint to try the other keys.
     Given a valid <alg> access token for a fresh user
     And that token re-signed by the issuer with header member "kid" set to "<kid>"

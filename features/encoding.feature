@@ -156,14 +156,14 @@ Feature: Compact serialization, base64url and JSON
   Scenario: A payload naming exp twice, the past one last, is never accepted
     Given an ES256 access token for a fresh user with claims:
       | exp | now plus 3600 seconds                 |
-      | exp | now minus the leeway minus 60 seconds |
+      | exp | now minus the leeway minus 600 seconds |
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED or 401 TOKEN_EXPIRED
 
   @A48 @P1
   Scenario: A payload naming exp twice, the future one last, is never called expired
     Given an ES256 access token for a fresh user with claims:
-      | exp | now minus the leeway minus 60 seconds |
+      | exp | now minus the leeway minus 600 seconds |
       | exp | now plus 3600 seconds                 |
     When I call the protected route with it
     Then the request is accepted or the response is 401 UNAUTHENTICATED
@@ -180,7 +180,7 @@ Feature: Compact serialization, base64url and JSON
   Scenario Outline: An oversized bearer token is refused fast (<case>)
     Given a token made of <count> "<char>" characters
     When I call the protected route with it
-    Then the response is 401 UNAUTHENTICATED or 431 Request Header Fields Too Large
+    Then the request is refused as unauthenticated or too large
     And a valid ES256 access token for a fresh user is still accepted
 
     Examples:
@@ -190,10 +190,11 @@ Feature: Compact serialization, base64url and JSON
 
   @A49 @P1
   Scenario: A 64 KiB token that looks like a JWS is refused fast
+    An HTTP layer may refuse it first with 400, 413 or 431, or close the connection.
     Given a valid ES256 access token for a fresh user
     And that token with 65536 "A" characters appended to its payload segment
     When I call the protected route with it
-    Then the response is 401 UNAUTHENTICATED or 431 Request Header Fields Too Large
+    Then the request is refused as unauthenticated or too large
 
   @A49 @P1
   Scenario: A 1 MiB Authorization header is refused without harm

@@ -23,13 +23,13 @@ Feature: TOKEN_EXPIRED means "refresh and retry"
     When I call the protected route with it
     Then the response is 401 TOKEN_EXPIRED if legacy HS256 is enabled, otherwise 401 UNAUTHENTICATED
 
-  @A25 @A54 @P1
+  @A25 @A54 @P1 @needs-declared-leeway
   Scenario: A token that expired just beyond the leeway is TOKEN_EXPIRED
     Given an ES256 access token for a fresh user with "exp" set to now minus the leeway minus 5 seconds
     When I call the protected route with it
     Then the response is 401 TOKEN_EXPIRED
 
-  @A25 @A54 @P1 @strict
+  @A25 @A54 @P1 @strict @needs-declared-leeway
   Scenario: A token at exactly exp + leeway is TOKEN_EXPIRED (strict: some verifiers accept the boundary second)
     Given an ES256 access token for a fresh user with "exp" set to now minus the leeway
     When I call the protected route with it
@@ -86,7 +86,7 @@ Feature: TOKEN_EXPIRED means "refresh and retry"
   @A27 @P0
   Scenario Outline: An expired, genuinely signed token with "<claim>" set to <value> is UNAUTHENTICATED, not expired
     Given an ES256 access token for a fresh user with claims:
-      | exp     | now minus the leeway minus 60 seconds |
+      | exp     | now minus the leeway minus 600 seconds |
       | <claim> | <value>                               |
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
@@ -98,11 +98,18 @@ Feature: TOKEN_EXPIRED means "refresh and retry"
       | iss   | "https://abcdefghijklmnopqrst.supabase.co/auth/v1" |
       | iss   | the issuer with a trailing slash                   |
       | nbf   | now plus the leeway plus 600 seconds               |
-      | sub   | absent                                             |
+
+  @A27 @A57 @P2 @strict
+  Scenario: An expired, genuinely signed token without "sub" is UNAUTHENTICATED, not expired (strict: requiring sub is policy)
+    Given an ES256 access token for a fresh user with claims:
+      | exp | now minus the leeway minus 600 seconds |
+      | sub | absent                                 |
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
 
   @A27 @P0
   Scenario: An expired token with an unknown critical extension is UNAUTHENTICATED, not expired
-    Given an ES256 access token for a fresh user with "exp" set to now minus the leeway minus 60 seconds
+    Given an ES256 access token for a fresh user with "exp" set to now minus the leeway minus 600 seconds
     And that token re-signed by the issuer with header member "crit" set to ["x-unknown"]
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED

@@ -19,6 +19,7 @@
 //! | `@needs-ip-rate-limit` | `rate_limit.enabled = true` and `rate_limit.ip.enabled = true` |
 //! | `@needs-rfc6750` | `strict.rfc6750_headers = true` |
 //! | `@needs-loopback` | the target is on a loopback address |
+//! | `@needs-declared-leeway` | a `--profile` file was given (it declares `leeway_seconds`) |
 //! | `@slow` | `--slow` is given |
 //! | `@strict` | `--strict` is given (a reading stricter than the contract fixes) |
 //!
@@ -108,6 +109,9 @@ pub struct Requirements {
     pub slow: bool,
     /// Whether `@strict` scenarios run (`--strict`).
     pub strict: bool,
+    /// Whether a profile file was given: only then is `leeway_seconds` the implementation's
+    /// declaration rather than the built-in default.
+    pub profile_given: bool,
 }
 
 /// Known requirement tags.
@@ -119,6 +123,7 @@ pub const REQUIREMENT_TAGS: &[&str] = &[
     "needs-ip-rate-limit",
     "needs-rfc6750",
     "needs-loopback",
+    "needs-declared-leeway",
 ];
 
 impl Requirements {
@@ -147,6 +152,9 @@ impl Requirements {
                     ),
                 "needs-rfc6750" => (!p.strict.rfc6750_headers).then_some(
                     "the profile does not require RFC 6750 headers (strict.rfc6750_headers = false)",
+                ),
+                "needs-declared-leeway" => (!self.profile_given).then_some(
+                    "the boundary scenarios need the implementation's leeway: pass --profile declaring leeway_seconds",
                 ),
                 "needs-loopback" => (!self.loopback)
                     .then_some("the target is not on a loopback address"),
@@ -364,6 +372,7 @@ mod tests {
             loopback: true,
             slow: false,
             strict: false,
+            profile_given: true,
         };
         edit(&mut r);
         r
@@ -377,9 +386,18 @@ mod tests {
     fn each_requirement_follows_the_profile() {
         let default = req(|_| {});
         for tag in REQUIREMENT_TAGS {
-            let expect_skip = *tag == "needs-no-hs256";
+            // The built-in profile does not require RFC 6750 challenges.
+            let expect_skip = matches!(*tag, "needs-no-hs256" | "needs-rfc6750");
             assert_eq!(skipped(&default, tag), expect_skip, "{tag}");
         }
+        assert!(!skipped(
+            &req(|r| r.profile.strict.rfc6750_headers = true),
+            "needs-rfc6750"
+        ));
+        assert!(skipped(
+            &req(|r| r.profile_given = false),
+            "needs-declared-leeway"
+        ));
         assert!(skipped(&default, "slow"));
         assert!(!skipped(&req(|r| r.slow = true), "slow"));
         assert!(skipped(

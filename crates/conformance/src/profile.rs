@@ -217,14 +217,16 @@ impl Default for IpRateLimit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Strict {
-    /// Require RFC 6750 `WWW-Authenticate: Bearer …` headers on 401 and 403. Default true.
+    /// Require RFC 6750 `WWW-Authenticate: Bearer …` headers on 401 and 403. Default false:
+    /// the Xentropy contract fixes statuses and codes, not challenges, so requiring them by
+    /// default would fail correct implementations that omit them.
     pub rfc6750_headers: bool,
 }
 
 impl Default for Strict {
     fn default() -> Self {
         Self {
-            rfc6750_headers: true,
+            rfc6750_headers: false,
         }
     }
 }

@@ -249,6 +249,7 @@ where
         loopback,
         slow: args.slow,
         strict: args.strict,
+        profile_given: args.profile.is_some(),
     };
     let plan = Arc::new(Plan::make(features.dir(), tag_filter.as_ref(), &requirements).await?);
     let to_run = plan
@@ -460,6 +461,7 @@ async fn list_inner(args: &crate::cli::ListArgs) -> Result<String, SetupError> {
         loopback: true,
         slow: args.slow,
         strict: args.strict,
+        profile_given: args.profile.is_some(),
     };
     let plan = Plan::make(features.dir(), tag_filter.as_ref(), &requirements).await?;
     let mut rows: Vec<(String, String, usize, usize)> = Vec::new();

@@ -9,9 +9,11 @@ use super::values::eval;
 use crate::forge::{b64, jws::Jws, sign};
 use crate::world::{ATTACKER_KID, XauthWorld, object_text};
 
-/// Exp of "an expired token": one minute beyond the declared leeway.
+/// Exp of "an expired token": ten minutes beyond the declared leeway, so it is expired for any
+/// implementation whose real leeway is within the 300 s cap, declared or not. The boundary
+/// scenarios place times at the declared leeway explicitly.
 fn expired_exp(w: &XauthWorld) -> i64 {
-    crate::world::now_unix() - w.ctx.profile.leeway_seconds as i64 - 60
+    crate::world::now_unix() - w.ctx.profile.leeway_seconds as i64 - 600
 }
 
 fn permission_claims(w: &XauthWorld, which: &str) -> Map<String, Value> {
@@ -54,7 +56,7 @@ async fn expired_token(w: &mut XauthWorld, family: String) {
         &family,
         None,
         claims,
-        format!("{family} token minted with exp = now - leeway - 60 s"),
+        format!("{family} token minted with exp = now - leeway - 600 s"),
     )
     .await;
 }
@@ -66,7 +68,7 @@ async fn expired_token_permission(w: &mut XauthWorld, family: String, which: Str
     let mut claims = permission_claims(w, &which);
     claims.insert("exp".into(), Value::from(expired_exp(w)));
     let how = format!(
-        "{family} token minted with exp = now - leeway - 60 s and the claims that {which} permission"
+        "{family} token minted with exp = now - leeway - 600 s and the claims that {which} permission"
     );
     w.mint_user_token(&family, None, claims, how).await;
 }
