@@ -10,7 +10,11 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
   allowed: a cooldown counts as C - 1 s (at least 1 s) when fetches are counted.
   These scenarios change the issuer's keys, so they run alone (@serial). A rotation leaves the
   new key current for the rest of the run; every other scenario mints with whatever key is
-  current, which these scenarios have shown the implementation to accept.
+  current, which these scenarios have shown the implementation to accept; if the implementation
+  fails to accept the new key, the rotation is rolled back so later scenarios are not affected.
+  Budget rule: a scenario that may wait longer than a minute with the default profile
+  (T = 600 s, C = 30 s) is @slow and runs only with --slow; the revocation scenario waits up to
+  T + 5 s, so it is @slow (with fixtures/profiles/reference-fast.toml it takes about 2 s).
 
   Background:
     Given the issuer's JWKS serves normally and its clock is not offset

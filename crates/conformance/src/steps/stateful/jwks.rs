@@ -176,6 +176,7 @@ async fn rotate(w: &mut XauthWorld) {
     }
     update(w, |s| {
         s.kids.insert("new".into(), kid);
+        s.kids.insert(super::ROLLBACK.into(), previous.clone());
         s.kids.insert("previous".into(), previous);
     });
 }
@@ -446,6 +447,9 @@ async fn flood_fetches(w: &mut XauthWorld) {
     };
     let allowed = allowed + 1; // one refresh of an expired cache may fall into the flood
     if f.fetches > allowed {
+        if let Some(ex) = f.flood.last() {
+            w.exchanges.push(ex.clone());
+        }
         fail(
             w,
             &format!(

@@ -131,11 +131,35 @@ pub async fn restore_shared_state(w: &XauthWorld) -> Result<(), String> {
     Ok(())
 }
 
-/// Restores the issuer's shared state, then fails the step with the evidence (as
-/// [`XauthWorld::fail`]).
+/// Undoes a rotation this scenario made (the key that was current before becomes current
+/// again), so that an implementation that cannot pick up a new key fails this scenario only,
+/// not every later scenario that mints with the current key.
+async fn roll_back_rotation(w: &XauthWorld) -> Result<(), String> {
+    let Some(previous) = update(w, |s| s.kids.remove(ROLLBACK)) else {
+        return Ok(());
+    };
+    w.issuer
+        .standby(&previous)
+        .await
+        .map_err(|e| e.to_string())?;
+    w.issuer
+        .rotate(Some(&previous))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The scratch role of the key to rotate back to when a rotation scenario fails.
+pub const ROLLBACK: &str = "rollback";
+
+/// Restores the issuer's shared state (faults, clock, a rotation of this scenario), then fails
+/// the step with the evidence (as [`XauthWorld::fail`]).
 pub async fn fail(w: &XauthWorld, expectation: &str, exchanges: &[&Exchange]) -> ! {
     if let Err(e) = restore_shared_state(w).await {
         tracing::warn!("could not restore the issuer's state after a failure: {e}");
+    }
+    if let Err(e) = roll_back_rotation(w).await {
+        tracing::warn!("could not roll the issuer's key rotation back after a failure: {e}");
     }
     w.fail(expectation, exchanges)
 }
@@ -143,6 +167,7 @@ pub async fn fail(w: &XauthWorld, expectation: &str, exchanges: &[&Exchange]) ->
 /// Restores the issuer's shared state, then fails as a harness error.
 pub async fn harness(w: &XauthWorld, what: impl std::fmt::Display) -> ! {
     let _ = restore_shared_state(w).await;
+    let _ = roll_back_rotation(w).await;
     w.harness_error(what)
 }
 
