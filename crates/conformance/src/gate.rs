@@ -52,8 +52,9 @@ pub struct GateArgs {
     #[arg(long = "defect", value_name = "NAME")]
     pub defects: Vec<String>,
 
-    /// Runs at the same time.
-    #[arg(long, value_name = "N", default_value = "2", value_parser = clap::value_parser!(u32).range(1..=64))]
+    /// Runs at the same time. Most of a run's stateful scenarios wait (cache TTLs, windows,
+    /// slow JWKS answers) rather than compute, so more runs than cores keep the CPU busy.
+    #[arg(long, value_name = "N", default_value = "4", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
 
     /// Cases per property in each run (kept small: the gate runs the suite many times).
@@ -410,6 +411,31 @@ fn describe(row: &Row) -> (&'static str, String) {
     }
 }
 
+/// Copies the `.feature` files the runner would use (`explicit`, else the repository's
+/// `features/`, else the embedded ones) into `to`, so that edits made while the gate runs
+/// cannot give its runs different suites.
+fn snapshot_features(explicit: Option<&Path>, to: &Path) -> Result<PathBuf, String> {
+    let source = crate::feature_files::resolve(explicit).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries =
+        std::fs::read_dir(source.dir()).map_err(|e| format!("{}: {e}", source.dir().display()))?;
+    let mut copied = 0;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "feature")
+            && let Some(name) = path.file_name()
+        {
+            std::fs::copy(&path, to.join(name))
+                .map_err(|e| format!("copying {}: {e}", path.display()))?;
+            copied += 1;
+        }
+    }
+    if copied == 0 {
+        return Err(format!("no .feature files in {}", source.dir().display()));
+    }
+    Ok(to.to_owned())
+}
+
 /// The gate's table (one row per run, clean first).
 pub fn render_table(rows: &[Row]) -> String {
     use std::fmt::Write as _;
@@ -484,6 +510,8 @@ async fn gate_inner(args: &GateArgs) -> Result<i32, String> {
             .map_err(|e| format!("cannot create a work directory: {e}"))?
             .keep(),
     };
+    // Every run judges the same suite: the feature files are copied once, before any run.
+    let features = snapshot_features(args.features.as_deref(), &dir.join("features"))?;
     let seed = args.properties_seed.unwrap_or_else(rand::random);
     println!(
         "mutation gate: the suite against {} clean and with each of {} seeded defects, {} at a time \
@@ -498,12 +526,15 @@ async fn gate_inner(args: &GateArgs) -> Result<i32, String> {
         .chain(defects.into_iter().map(Some))
         .collect();
     let total = runs.len();
+    let mut run_args = args.clone();
+    run_args.features = Some(features);
+    let run_args = &run_args;
     let exe_ref = &exe;
     let dir_ref = &dir;
     let mut stream = futures::stream::iter(
         runs.into_iter()
             .enumerate()
-            .map(|(i, d)| async move { (i, run_one(exe_ref, args, seed, dir_ref, d).await) }),
+            .map(|(i, d)| async move { (i, run_one(exe_ref, run_args, seed, dir_ref, d).await) }),
     )
     .buffer_unordered(args.jobs as usize);
     let mut rows: Vec<(usize, Row)> = Vec::new();
@@ -530,16 +561,10 @@ async fn gate_inner(args: &GateArgs) -> Result<i32, String> {
     );
     if rows
         .iter()
-        .any(|r| matches!(r.outcome, RunOutcome::Broken(_)))
-        && !clean_ok
+        .all(|r| matches!(r.outcome, RunOutcome::Broken(_)))
     {
-        // the suite could not even run: a setup problem, not a verdict on the suite's teeth
-        if rows
-            .iter()
-            .all(|r| matches!(r.outcome, RunOutcome::Broken(_)))
-        {
-            return Ok(GATE_SETUP);
-        }
+        // the suite could not run at all: a setup problem, not a verdict on the suite's teeth
+        return Ok(GATE_SETUP);
     }
     Ok(if clean_ok && caught == defects_total {
         GATE_PASSED

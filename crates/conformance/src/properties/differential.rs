@@ -70,7 +70,7 @@ pub enum Exp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nbf {
     Absent,
-    /// `now - secs`.
+    /// `min(now - secs, exp - MARGIN)`.
     Past(i64),
     /// `now + leeway + secs`: not yet valid.
     Future(i64),
@@ -110,7 +110,7 @@ pub struct ClaimCase {
     pub route: Route,
     pub exp: Exp,
     pub nbf: Nbf,
-    /// `iat = now - iat_age` (always in the past).
+    /// `iat = min(now - iat_age, exp - MARGIN)` (always in the past, never after `exp`).
     pub iat_age: i64,
     pub iss: Iss,
     pub aud: Aud,
@@ -242,15 +242,20 @@ impl ClaimCase {
             Exp::Past(s) => now - leeway - s,
         };
         c.insert("exp".into(), Value::from(exp));
+        // iat and a past nbf never come after exp: an empty validity window is a corner where
+        // correct implementations may differ, so it is not generated
         c.insert(
             "nbf".into(),
             match self.nbf {
                 Nbf::Absent => Value::Null,
-                Nbf::Past(s) => Value::from(now - s),
+                Nbf::Past(s) => Value::from((now - s).min(exp - MARGIN)),
                 Nbf::Future(s) => Value::from(now + leeway + s),
             },
         );
-        c.insert("iat".into(), Value::from(now - self.iat_age));
+        c.insert(
+            "iat".into(),
+            Value::from((now - self.iat_age).min(exp - MARGIN)),
+        );
         c.insert(
             "iss".into(),
             match self.iss {
