@@ -280,7 +280,14 @@ const FAST_PROFILE: &str = "fixtures/profiles/reference-fast.toml";
 fn mutants(args: &[OsString]) -> Outcome {
     let started = std::time::Instant::now();
     let mut build = cargo();
-    build.args(["build", "--quiet", "-p", "xauth-conformance", "-p", "xauth-reference"]);
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "xauth-conformance",
+        "-p",
+        "xauth-reference",
+    ]);
     run(build)?;
     let built = started.elapsed();
     let bin_dir = target_dir().join("debug");
@@ -348,7 +355,9 @@ fn fast_profile_flags(text: &str) -> Option<(String, Vec<String>)> {
             }
         }
     }
-    let line = joined.lines().find(|l| l.contains("xauth-conformance run"))?;
+    let line = joined
+        .lines()
+        .find(|l| l.contains("xauth-conformance run"))?;
     let words = split_words(line)?;
     let start = words.iter().position(|w| w == "run")? + 1;
     let mut run_flags = Vec::new();
