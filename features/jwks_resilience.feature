@@ -8,21 +8,21 @@ Feature: JWKS failures: cached keys keep working, unknown kids are refused promp
   (attacks.md A41 cites 5 s). Before a fault is injected the implementation has the issuer's
   keys cached (a valid token was accepted); the fault is then kept until the implementation has
   actually requested the failing JWKS (counted at the issuer; unknown kids trigger that request
-  within the declared cooldown plus a 5 s margin). Faults are shared issuer state: these
+  within two declared cooldowns plus 20 s, as one attempt may fail on its own). Faults are shared issuer state: these
   scenarios run alone (@serial) and clear the fault at the start and on any failure.
 
   Background:
     Given the issuer's JWKS serves normally and its clock is not offset
     And the implementation accepts tokens signed by the issuer's current ES256 key
 
-  @A41 @P1 @timeout(3m)
+  @A41 @P1 @timeout(5m)
   Scenario Outline: While the issuer's JWKS <fault>, cached keys keep working and unknown kids get 401
     When the issuer's JWKS starts to <fault>
     And the implementation has requested the failing JWKS
     Then a token signed by the issuer's current ES256 key is accepted within 15 seconds
     And a token with an unknown kid is answered 401 UNAUTHENTICATED within 15 seconds
     When the issuer's JWKS serves normally again
-    Then a token signed by a newly published ES256 key is accepted within the declared cooldown plus 20 seconds
+    Then a token signed by a newly published ES256 key is accepted within two declared cooldowns plus 20 seconds
 
     Examples:
       | fault                          |
@@ -33,7 +33,7 @@ Feature: JWKS failures: cached keys keep working, unknown kids are refused promp
       | drop the connection            |
       | answer after 20 seconds        |
 
-  @A41 @P1 @timeout(3m)
+  @A41 @P1 @timeout(5m)
   Scenario: When the issuer's JWKS redirects to another host, the redirect is not followed
     Given the attacker listener serves the attacker's JWKS
     When the issuer's JWKS starts to redirect to the attacker listener
@@ -42,4 +42,4 @@ Feature: JWKS failures: cached keys keep working, unknown kids are refused promp
     And a token signed by the issuer's current ES256 key is accepted within 15 seconds
     When the issuer's JWKS serves normally again
     Then the attacker listener received no request
-    And a token signed by a newly published ES256 key is accepted within the declared cooldown plus 20 seconds
+    And a token signed by a newly published ES256 key is accepted within two declared cooldowns plus 20 seconds

@@ -7,7 +7,9 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
   most once per jwks.refetch_cooldown_seconds (C). JWKS fetches are counted at the issuer
   (GET /_control/v1/counters). Every wait below is a poll bounded by the declared value plus a
   margin of 5 s, and stops as soon as the expected answer arrives. Whole-second clocks are
-  allowed: a cooldown counts as C - 1 s (at least 1 s) when fetches are counted.
+  allowed: a cooldown counts as C - 1 s (at least 1 s) when fetches are counted. One fetch
+  attempt may fail on the implementation's side (e.g. a stale pooled connection) and then waits
+  out a cooldown, so a poll that waits for a refetch allows two cooldowns (or T plus one).
   These scenarios change the issuer's keys, so they run alone (@serial). A rotation leaves the
   new key current for the rest of the run; every other scenario mints with whatever key is
   current, which these scenarios have shown the implementation to accept; if the implementation
@@ -20,18 +22,18 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
     Given the issuer's JWKS serves normally and its clock is not offset
     And the implementation accepts tokens signed by the issuer's current ES256 key
 
-  @A40 @P1 @timeout(3m)
+  @A40 @P1 @timeout(5m)
   Scenario: A token signed by a newly published key is accepted after at most one JWKS refetch
     Given the issuer publishes a new ES256 key as standby
     When I send tokens signed by the new key until one is accepted
-    Then a token signed by the new key was accepted within the declared cooldown plus the margin
+    Then a token signed by the new key was accepted within two declared cooldowns plus the margin
     And the issuer served at most one JWKS fetch per declared cooldown meanwhile
 
-  @A40 @P1 @timeout(3m)
+  @A40 @P1 @timeout(5m)
   Scenario: After a rotation, tokens signed by the new current key are accepted and the previous key keeps working while published
     Given the issuer rotates to a new ES256 key
     When I send tokens signed by the new key until one is accepted
-    Then a token signed by the new key was accepted within the declared cooldown plus the margin
+    Then a token signed by the new key was accepted within two declared cooldowns plus the margin
     And the issuer served at most one JWKS fetch per declared cooldown meanwhile
     And a token signed by the previous ES256 key is still accepted
 
@@ -39,12 +41,12 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
   Scenario: Tokens signed by a revoked key are rejected once the declared cache TTL has passed
     Given the issuer publishes a new ES256 key as standby
     And I send tokens signed by the new key until one is accepted
-    And a token signed by the new key was accepted within the declared cooldown plus the margin
+    And a token signed by the new key was accepted within two declared cooldowns plus the margin
     When the issuer revokes the new key
-    Then tokens signed by the new key are answered 401 UNAUTHENTICATED within the declared cache TTL plus the margin
+    Then tokens signed by the new key are answered 401 UNAUTHENTICATED within the declared cache TTL plus one cooldown plus the margin
     And the implementation accepts tokens signed by the issuer's current ES256 key
 
-  @A39 @P1 @timeout(3m)
+  @A39 @P1 @timeout(5m)
   Scenario: A flood of tokens with unknown kids causes at most one JWKS fetch per cooldown while valid tokens keep being served
     Given 100 tokens with valid ES256 signatures by a key the issuer never published, each with its own kid
     And the latency of valid tokens measured before the flood
