@@ -214,21 +214,13 @@ impl Default for IpRateLimit {
 }
 
 /// Strictness switches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Strict {
     /// Require RFC 6750 `WWW-Authenticate: Bearer …` headers on 401 and 403. Default false:
     /// the Xentropy contract fixes statuses and codes, not challenges, so requiring them by
     /// default would fail correct implementations that omit them.
     pub rfc6750_headers: bool,
-}
-
-impl Default for Strict {
-    fn default() -> Self {
-        Self {
-            rfc6750_headers: false,
-        }
-    }
 }
 
 /// A route path: starts with `/`, no whitespace, no `#`, at most 2048 bytes.
