@@ -17,7 +17,7 @@ commands:
   mock [ARGS]          run the fake Supabase auth server (xauth-issuer) on 127.0.0.1:54321
   interop              drive xauth-issuer with the real supabase-js and jose (needs node + npm)
   ci                   what CI runs: fmt check, clippy -D warnings, all tests, the supabase-js
-                       interop tests, conformance
+                       interop tests, conformance, the mutation gate
   mutants [ARGS]       the mutation gate: the whole suite against xauth-reference clean and once
                        per seeded defect; fails if a defect survives. Uses
                        fixtures/profiles/reference-fast.toml (and the reference flags its header
@@ -25,9 +25,6 @@ commands:
   bench <issuer|verifier|reference|all>
                        run a benchmark (release build)
   help                 this text";
-
-/// The default profile describing the embedded reference API.
-const DEFAULT_PROFILE: &str = "fixtures/profiles/xentropy.toml";
 
 fn main() -> ExitCode {
     let mut args = env::args_os().skip(1);
@@ -157,8 +154,15 @@ fn conformance_with(args: &[OsString], build: bool) -> Outcome {
     let mut suite = Command::new(bin_dir.join("xauth-conformance"));
     suite.current_dir(workspace_root()).arg("run");
     if against_reference {
-        let reference = bin_dir.join("xauth-reference");
-        suite.arg("--spawn").arg(reference.as_os_str());
+        let mut spawn = bin_dir.join("xauth-reference").display().to_string();
+        if !has_flag(args, "--profile") {
+            // The reference started with short TTL/cooldown/window values and the profile that
+            // declares them, so the stateful families wait seconds, not minutes.
+            let (reference_args, run_flags) = fast_profile()?;
+            spawn = format!("{spawn} {reference_args}");
+            suite.arg("--profile").arg(FAST_PROFILE).args(run_flags);
+        }
+        suite.arg("--spawn").arg(spawn);
         // The reference claims the strict reading too, so its run includes the @strict scenarios.
         if !has_flag(args, "--strict") {
             suite.arg("--strict");
@@ -168,11 +172,25 @@ fn conformance_with(args: &[OsString], build: bool) -> Outcome {
             suite.args(["--issuer-addr", "127.0.0.1:0"]);
         }
     }
-    if !has_flag(args, "--profile") {
-        suite.arg("--profile").arg(DEFAULT_PROFILE);
-    }
+    // Against another implementation without --profile, the suite's built-in default applies:
+    // it declares no leeway, so the leeway-boundary scenarios are skipped rather than guessed.
     suite.args(args);
     run(suite)
+}
+
+/// The reference flags and extra `run` flags named in the fast profile's header comment.
+fn fast_profile() -> Result<(String, Vec<String>), Failure> {
+    let text =
+        std::fs::read_to_string(workspace_root().join(FAST_PROFILE)).map_err(|e| Failure {
+            code: 2,
+            message: format!("{FAST_PROFILE}: {e}"),
+        })?;
+    fast_profile_flags(&text).ok_or_else(|| Failure {
+        code: 2,
+        message: format!(
+            "{FAST_PROFILE}: its header comment names no `xauth-conformance run ... --spawn \"... xauth-reference FLAGS\"` command"
+        ),
+    })
 }
 
 /// `cargo xtask mock`: the fake Supabase auth server in the foreground.
@@ -213,7 +231,10 @@ fn ci() -> Outcome {
     run(test)?;
 
     interop(false)?;
-    conformance_with(&[], false)
+    conformance_with(&[], false)?;
+    // The mutation gate: the suite must catch every seeded defect, so a weakened scenario
+    // cannot land.
+    mutants(&[])
 }
 
 /// `cargo xtask interop`: the real supabase-js and jose clients against the issuer binary.
@@ -298,28 +319,14 @@ fn mutants(args: &[OsString]) -> Outcome {
         .arg(bin_dir.join("xauth-reference"))
         // the reference claims the strict reading too (as in `cargo xtask conformance`)
         .arg("--run-arg=--strict");
-    let fast = workspace_root().join(FAST_PROFILE);
     if !has_flag(args, "--profile") {
-        if fast.is_file() {
-            let text = std::fs::read_to_string(&fast).map_err(|e| Failure {
-                code: 2,
-                message: format!("{FAST_PROFILE}: {e}"),
-            })?;
-            let (reference_args, run_flags) = fast_profile_flags(&text).ok_or_else(|| Failure {
-                code: 2,
-                message: format!(
-                    "{FAST_PROFILE}: its header comment names no `xauth-conformance run ... --spawn \"... xauth-reference FLAGS\"` command"
-                ),
-            })?;
-            gate.arg("--profile").arg(FAST_PROFILE);
-            if !has_flag(args, "--reference-args") {
-                gate.arg(format!("--reference-args={reference_args}"));
-            }
-            for flag in run_flags {
-                gate.arg(format!("--run-arg={flag}"));
-            }
-        } else {
-            gate.arg("--profile").arg(DEFAULT_PROFILE);
+        let (reference_args, run_flags) = fast_profile()?;
+        gate.arg("--profile").arg(FAST_PROFILE);
+        if !has_flag(args, "--reference-args") {
+            gate.arg(format!("--reference-args={reference_args}"));
+        }
+        for flag in run_flags {
+            gate.arg(format!("--run-arg={flag}"));
         }
     }
     gate.args(args);
