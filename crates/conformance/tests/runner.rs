@@ -70,6 +70,7 @@ impl Fixture {
         let logs = self.path("logs");
         let mut cmd = Command::new(BIN);
         cmd.arg("run")
+            .arg("--no-properties")
             .arg("--features")
             .arg(&features)
             .args(["--issuer-addr", "127.0.0.1:0"])
@@ -248,6 +249,8 @@ fn the_issuer_port_taken_exits_2() {
     let spawn = format!("{BIN} stub-target");
     let out = Command::new(BIN)
         .arg("run")
+        // The properties need a real implementation; these stand-ins only answer scenarios.
+        .arg("--no-properties")
         .arg("--features")
         .arg(f.path("features"))
         .args(["--issuer-addr", &addr, "--spawn", &spawn])
@@ -291,6 +294,7 @@ fn usage_errors_exit_2() {
     let out = Command::new(BIN)
         .args([
             "run",
+            "--no-properties",
             "--issuer",
             "http://127.0.0.1:1",
             "--target",
@@ -526,6 +530,8 @@ fn the_implementation_gets_the_environment_contract() {
     );
     let out = Command::new(BIN)
         .arg("run")
+        // The properties need a real implementation; these stand-ins only answer scenarios.
+        .arg("--no-properties")
         .arg("--features")
         .arg(f.path("features"))
         .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &cmd])
@@ -553,6 +559,8 @@ fn the_implementation_gets_the_environment_contract() {
     let profile = f.write("nohs.toml", "legacy_hs256 = false\n");
     let out = Command::new(BIN)
         .arg("run")
+        // The properties need a real implementation; these stand-ins only answer scenarios.
+        .arg("--no-properties")
         .arg("--features")
         .arg(f.path("features"))
         .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &cmd, "--profile"])
@@ -575,6 +583,8 @@ fn sigterm_stops_the_run_and_the_implementation() {
     )]);
     let mut child = Command::new(BIN)
         .arg("run")
+        // The properties need a real implementation; these stand-ins only answer scenarios.
+        .arg("--no-properties")
         .arg("--features")
         .arg(f.path("features"))
         .args(["--issuer-addr", "127.0.0.1:0", "--spawn", &stand_in(&f)])
@@ -707,6 +717,8 @@ fn a_running_issuer_is_attached_with_its_control_key() {
     let spawn = format!("{BIN} stub-target");
     let out = Command::new(BIN)
         .arg("run")
+        // The properties need a real implementation; these stand-ins only answer scenarios.
+        .arg("--no-properties")
         .arg("--features")
         .arg(f.path("features"))
         .args([
@@ -738,6 +750,8 @@ fn a_running_issuer_is_attached_with_its_control_key() {
     // A wrong key is a setup error naming the likely cause.
     let out = Command::new(BIN)
         .arg("run")
+        // The properties need a real implementation; these stand-ins only answer scenarios.
+        .arg("--no-properties")
         .arg("--features")
         .arg(f.path("features"))
         .args(["--issuer", &info.api_url, "--control-key", "not-the-key"])
