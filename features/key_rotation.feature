@@ -14,9 +14,10 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
   new key current for the rest of the run; every other scenario mints with whatever key is
   current, which these scenarios have shown the implementation to accept; if the implementation
   fails to accept the new key, the rotation is rolled back so later scenarios are not affected.
-  Budget rule: a scenario that may wait longer than a minute with the default profile
-  (T = 600 s, C = 30 s) is @slow and runs only with --slow; the revocation scenario waits up to
-  T + 5 s, so it is @slow (with fixtures/profiles/reference-fast.toml it takes about 2 s).
+  Budget rule: a scenario that must wait out the cache TTL (T = 600 s with the default profile)
+  is @slow and runs only with --slow; waits bounded by cooldowns (C = 30 s by default, so at
+  most about a minute per wait) are not. The revocation scenario waits up to T + C + 5 s, so it
+  is @slow (with fixtures/profiles/reference-fast.toml it takes about 2 s).
 
   Background:
     Given the issuer's JWKS serves normally and its clock is not offset
