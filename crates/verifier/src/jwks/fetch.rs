@@ -20,6 +20,10 @@ pub(crate) fn client(policy: &JwksPolicy) -> Result<reqwest::Client, reqwest::Er
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .retry(reqwest::retry::never())
+        // Fetches are minutes apart: a pooled connection is by then usually closed by the
+        // issuer, and a request sent on it fails without reaching the issuer, after which the
+        // cooldown delays the next attempt. A fresh connection per fetch costs nothing here.
+        .pool_max_idle_per_host(0)
         .no_proxy()
         .timeout(policy.fetch_timeout)
         .connect_timeout(policy.fetch_timeout)
