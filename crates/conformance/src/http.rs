@@ -49,6 +49,18 @@ impl TargetClient {
         headers: Vec<(String, Vec<u8>)>,
         token: Option<String>,
     ) -> Exchange {
+        self.send_with_body(method, url, headers, None, token).await
+    }
+
+    /// [`send`](Self::send) with a request body.
+    pub async fn send_with_body(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        headers: Vec<(String, Vec<u8>)>,
+        body: Option<Vec<u8>>,
+        token: Option<String>,
+    ) -> Exchange {
         let started = Instant::now();
         let mut exchange = Exchange {
             method: method.to_string(),
@@ -62,6 +74,9 @@ impl TargetClient {
             elapsed: Duration::ZERO,
         };
         let mut req = self.client.request(method, url);
+        if let Some(body) = body {
+            req = req.body(body);
+        }
         for (name, value) in &headers {
             let name = match reqwest::header::HeaderName::from_bytes(name.as_bytes()) {
                 Ok(n) => n,

@@ -2,8 +2,6 @@
 //! through the implementation's auth proxy the way supabase-js sends them, compared with
 //! GoTrue's contract and, for errors, with the issuer's own answer to the same request.
 
-use std::time::{Duration, Instant};
-
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
@@ -35,9 +33,6 @@ pub struct AuthState {
 
 /// A token request as sent: query, headers, body.
 pub type SentRequest = (String, Vec<(String, String)>, String);
-
-/// Largest body read from a token response.
-const MAX_BODY: usize = 64 * 1024;
 
 fn proxy_url(w: &XauthWorld, query: &str) -> url::Url {
     let path = w
@@ -79,80 +74,22 @@ fn client_headers(w: &XauthWorld, api_version: bool) -> Vec<(String, String)> {
     h
 }
 
-/// One bounded `POST` with a JSON body; transport failures are recorded, never raised.
+/// One bounded `POST` with a JSON body, through the scenario's own client (source address,
+/// timeout, body cap, no redirects); transport failures are recorded, never raised.
 async fn post(w: &XauthWorld, url: url::Url, headers: &[(String, String)], body: &str) -> Exchange {
-    let started = Instant::now();
-    let mut exchange = Exchange {
-        method: "POST".into(),
-        url: url.to_string(),
-        request_headers: headers.to_vec(),
-        token: None,
-        outcome: Err(String::new()),
-        elapsed: Duration::ZERO,
-    };
-    let client = match reqwest::Client::builder()
-        .timeout(w.ctx.timeouts.request)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .local_address(w.http.source())
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => harness(w, format!("cannot build the HTTP client: {e}")).await,
-    };
-    let mut req = client.post(url).body(body.to_owned());
-    for (n, v) in headers {
-        req = req.header(n.as_str(), v.as_str());
-    }
-    exchange.outcome = match req.send().await {
-        Ok(mut resp) => {
-            let status = resp.status().as_u16();
-            let headers = resp
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let mut body = Vec::new();
-            let mut truncated = false;
-            loop {
-                match resp.chunk().await {
-                    Ok(Some(c)) => {
-                        if body.len() + c.len() > MAX_BODY {
-                            truncated = true;
-                            break;
-                        }
-                        body.extend_from_slice(&c);
-                    }
-                    Ok(None) => break,
-                    Err(_) => {
-                        truncated = true;
-                        break;
-                    }
-                }
-            }
-            Ok(Response {
-                status,
-                headers,
-                body,
-                body_truncated: truncated,
-            })
-        }
-        Err(e) => Err(format!(
-            "{} error: {e}",
-            if e.is_timeout() {
-                "timeout"
-            } else {
-                "transport"
-            }
-        )),
-    };
-    exchange.elapsed = started.elapsed();
-    exchange
+    let headers = headers
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
+        .collect();
+    w.http
+        .send_with_body(
+            reqwest::Method::POST,
+            url,
+            headers,
+            Some(body.as_bytes().to_vec()),
+            None,
+        )
+        .await
 }
 
 /// Sends a token request through the proxy, remembers it for replay, records the answer, and
