@@ -98,13 +98,7 @@ impl XauthWorld {
             &ctx.issuer.control_key,
             ctx.timeouts.request,
         )?;
-        let mut secrets = Secrets::default();
-        secrets.add(&ctx.issuer.service_role_key, "XAUTH_SERVICE_ROLE_KEY");
-        secrets.add(&ctx.issuer.control_key, "XAUTH_CONTROL_KEY");
-        secrets.add(&ctx.issuer.anon_key, "XAUTH_ANON_KEY");
-        if let Some(s) = &ctx.issuer.jwt_secret {
-            secrets.add(s, "XAUTH_JWT_SECRET");
-        }
+        let secrets = Secrets::of_run(&ctx);
         Ok(Self {
             ctx,
             http,

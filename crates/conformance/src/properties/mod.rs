@@ -301,13 +301,7 @@ impl Harness {
             ctx.timeouts.request,
         )
         .map_err(|e| e.to_string())?;
-        let mut secrets = Secrets::default();
-        secrets.add(&ctx.issuer.service_role_key, "XAUTH_SERVICE_ROLE_KEY");
-        secrets.add(&ctx.issuer.control_key, "XAUTH_CONTROL_KEY");
-        secrets.add(&ctx.issuer.anon_key, "XAUTH_ANON_KEY");
-        if let Some(s) = &ctx.issuer.jwt_secret {
-            secrets.add(s, "XAUTH_JWT_SECRET");
-        }
+        let secrets = Secrets::of_run(&ctx);
         // Rate limits: stay under half of every declared limit per source address (loopback)
         // or in total (elsewhere, where the source cannot change).
         let rl = &ctx.profile.rate_limit;
