@@ -128,9 +128,22 @@ impl IssuerClient {
         body: Option<&B>,
     ) -> Result<(u16, String), ControlError> {
         let what = format!("{method} {path}");
+        let url = format!("{}{path}", self.base);
+        self.call_url(method, url, what, body).await
+    }
+
+    /// One request to `url` with the control key as apikey and bearer; a non-2xx answer is an
+    /// error carrying (the start of) its body.
+    async fn call_url<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        what: String,
+        body: Option<&B>,
+    ) -> Result<(u16, String), ControlError> {
         let mut req = self
             .http
-            .request(method, format!("{}{path}", self.base))
+            .request(method, url)
             .header("apikey", &self.key)
             .header("authorization", format!("Bearer {}", self.key));
         if let Some(b) = body {
@@ -277,33 +290,9 @@ impl IssuerClient {
             self.base.trim_end_matches("/_control/v1")
         );
         let body = serde_json::json!({"email": email, "password": password, "email_confirm": true});
-        let resp = self
-            .http
-            .post(url)
-            .header("apikey", &self.key)
-            .header("authorization", format!("Bearer {}", self.key))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|source| ControlError::Transport {
-                what: what.clone(),
-                source,
-            })?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .text()
-            .await
-            .map_err(|source| ControlError::Transport {
-                what: what.clone(),
-                source,
-            })?;
-        if !(200..300).contains(&status) {
-            return Err(ControlError::Status {
-                what,
-                status,
-                body: text.chars().take(500).collect(),
-            });
-        }
+        let (_, text) = self
+            .call_url(reqwest::Method::POST, url, what.clone(), Some(&body))
+            .await?;
         serde_json::from_str(&text).map_err(|e| ControlError::Body {
             what,
             detail: format!("{e}: {}", text.chars().take(300).collect::<String>()),
