@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::faults::JwksFault;
+use crate::faults::{Fault, FaultRoute};
 use crate::gotrue::errors::{self, ApiError};
 use crate::keys::{KeyAlg, KeyError, KeyState};
 use crate::mint::{MintError, MintRequest};
@@ -71,9 +71,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/mint", post(mint))
         .route("/counters", get(counters))
         .route("/counters/reset", post(reset_counters))
+        .route("/faults", get(list_faults).delete(clear_all_faults))
         .route(
-            "/faults/jwks",
-            get(get_fault).post(inject_fault).delete(clear_faults),
+            "/faults/{route}",
+            get(get_fault).post(inject_fault).delete(clear_fault),
         )
         .route("/clock", get(get_clock).post(set_clock))
         .fallback(errors::not_found)
@@ -230,22 +231,66 @@ async fn reset_counters(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn get_fault(State(state): State<AppState>) -> Response {
-    axum::Json(serde_json::json!({ "fault": state.faults.active() })).into_response()
+fn fault_route(name: &str) -> Result<FaultRoute, ApiError> {
+    FaultRoute::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = FaultRoute::ALL.iter().map(|r| r.as_str()).collect();
+        ApiError::not_found(
+            "not_found",
+            format!(
+                "No fault route {:?}; known: {}",
+                name.chars().take(MAX_KID_BYTES).collect::<String>(),
+                known.join(", ")
+            ),
+        )
+    })
 }
 
-async fn inject_fault(State(state): State<AppState>, bytes: Bytes) -> Result<StatusCode, ApiError> {
-    let fault: JwksFault = required_body(&bytes)?;
+async fn list_faults(State(state): State<AppState>) -> Response {
+    let faults: serde_json::Map<String, serde_json::Value> = FaultRoute::ALL
+        .iter()
+        .map(|r| {
+            let active = state.faults.route(*r).active();
+            (r.as_str().to_owned(), serde_json::json!(active))
+        })
+        .collect();
+    axum::Json(serde_json::json!({ "faults": faults })).into_response()
+}
+
+async fn clear_all_faults(State(state): State<AppState>) -> StatusCode {
+    state.faults.clear_all();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_fault(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+) -> Result<Response, ApiError> {
+    let route = fault_route(&route)?;
+    let active = state.faults.route(route).active();
+    Ok(axum::Json(serde_json::json!({ "fault": active })).into_response())
+}
+
+async fn inject_fault(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+    bytes: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let route = fault_route(&route)?;
+    let fault: Fault = required_body(&bytes)?;
     fault
         .validate()
         .map_err(|m| ApiError::bad_request("validation_failed", m))?;
-    state.faults.inject(fault);
+    state.faults.route(route).inject(fault);
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn clear_faults(State(state): State<AppState>) -> StatusCode {
-    state.faults.clear();
-    StatusCode::NO_CONTENT
+async fn clear_fault(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let route = fault_route(&route)?;
+    state.faults.route(route).clear();
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn clock_info(state: &AppState) -> ClockInfo {

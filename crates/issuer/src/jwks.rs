@@ -4,21 +4,18 @@
 //! set changes; a request clones a `Bytes` handle. Both routes send
 //! `Cache-Control: public, max-age=<jwks_max_age>` like GoTrue (600 by default).
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::faults::FaultKind;
+use crate::faults::{self, FaultRoute};
 use crate::server::ConnectionKill;
 use crate::state::AppState;
 
-/// What a malformed-fault JWKS response carries: JSON cut off mid-member.
-pub const MALFORMED_JWKS_BODY: &str = r#"{"keys":[{"kty":"EC","kid":"#;
+pub use crate::faults::MALFORMED_JWKS_BODY;
 
 fn cache_control(state: &AppState) -> HeaderValue {
     HeaderValue::from_str(&format!("public, max-age={}", state.config.jwks_max_age))
@@ -41,47 +38,27 @@ fn json_response(state: &AppState, status: StatusCode, body: Bytes) -> Response 
 /// no `apikey` needed, like Supabase's gateway.
 pub async fn jwks_handler(State(state): State<AppState>, request: Request) -> Response {
     state.counters.jwks_fetch();
-    if let Some(fault) = state.faults.take() {
-        match fault {
-            FaultKind::Status { status } => {
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let body = json!({"code": status.as_u16(), "error_code": "injected_fault", "msg": "injected JWKS fault"});
-                return json_response(&state, status, Bytes::from(body.to_string()));
-            }
-            FaultKind::Delay { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
-            FaultKind::Malformed => {
-                return json_response(
-                    &state,
-                    StatusCode::OK,
-                    Bytes::from_static(MALFORMED_JWKS_BODY.as_bytes()),
-                );
-            }
-            FaultKind::Drop => return drop_connection(request).await,
-            FaultKind::Redirect { location } => {
-                let mut response = StatusCode::FOUND.into_response();
-                if let Ok(value) = HeaderValue::from_str(&location) {
-                    response.headers_mut().insert(header::LOCATION, value);
-                }
-                return response;
-            }
-        }
+    if let Some(response) = faults::respond(
+        &state.faults,
+        FaultRoute::Jwks,
+        ConnectionKill::of(&request),
+    )
+    .await
+    {
+        return with_cache_control(&state, response);
     }
     state.keys.ready().await;
     json_response(&state, StatusCode::OK, state.keys.jwks_body())
 }
 
-/// Closes the connection without a response: the server's connection task is told to drop the
-/// socket. Outside that server (no [`ConnectionKill`]), the body fails instead.
-async fn drop_connection(request: Request) -> Response {
-    if let Some(kill) = request.extensions().get::<ConnectionKill>() {
-        kill.kill();
-        std::future::pending::<()>().await;
+/// A fault's answer carries the route's `Cache-Control`, like a real JWKS answer would.
+fn with_cache_control(state: &AppState, mut response: Response) -> Response {
+    if response.headers().contains_key(header::CONTENT_TYPE) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, cache_control(state));
     }
-    let stream = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::other("injected connection drop"))
-    });
-    Response::new(Body::from_stream(stream))
+    response
 }
 
 /// The OpenID configuration handler (counted, same `Cache-Control` as the JWKS).

@@ -45,12 +45,15 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use xauth_issuer::Issuer;
-//! use xauth_issuer::faults::{FaultKind, JwksFault};
+//! use xauth_issuer::faults::{Fault, FaultKind, FaultRoute};
 //!
 //! let issuer = Issuer::builder().port(0).jwks_max_age(1).spawn().await?;
-//! issuer.inject_jwks_fault(JwksFault::times(FaultKind::Status { status: 503 }, 2))?;
+//! issuer.inject_jwks_fault(Fault::times(FaultKind::Status { status: 503 }, 2))?;
 //! assert_eq!(issuer.counters().jwks_fetches, 0);
 //! issuer.clear_jwks_faults();
+//! // The token endpoint can fail too (every grant): here, as if the auth server were down.
+//! issuer.inject_fault(FaultRoute::Token, Fault::new(FaultKind::Drop))?;
+//! issuer.clear_faults();
 //! # Ok(()) }
 //! ```
 
@@ -76,7 +79,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{IssuerConfig, IssuerInfo};
 pub use control::ClockInfo;
 pub use counters::CountersSnapshot;
-pub use faults::{FaultKind, JwksFault};
+pub use faults::{Fault, FaultKind, FaultRoute};
 pub use keys::{KeyAlg, KeyError, KeyInfo, KeyState};
 pub use mint::{MintError, MintRequest, Minted, Template};
 
@@ -434,15 +437,25 @@ impl IssuerHandle {
     }
 
     /// Arms a JWKS fault (replacing any active one).
-    pub fn inject_jwks_fault(&self, fault: JwksFault) -> Result<(), IssuerError> {
-        fault.validate().map_err(IssuerError::Config)?;
-        self.state.faults.inject(fault);
-        Ok(())
+    pub fn inject_jwks_fault(&self, fault: Fault) -> Result<(), IssuerError> {
+        self.inject_fault(FaultRoute::Jwks, fault)
     }
 
     /// Clears the JWKS fault.
     pub fn clear_jwks_faults(&self) {
-        self.state.faults.clear();
+        self.state.faults.route(FaultRoute::Jwks).clear();
+    }
+
+    /// Arms a fault on `route` (replacing any active one there).
+    pub fn inject_fault(&self, route: FaultRoute, fault: Fault) -> Result<(), IssuerError> {
+        fault.validate().map_err(IssuerError::Config)?;
+        self.state.faults.route(route).inject(fault);
+        Ok(())
+    }
+
+    /// Clears the faults of every route.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear_all();
     }
 
     /// The counters.

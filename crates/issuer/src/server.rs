@@ -31,6 +31,11 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ConnectionKill(CancellationToken);
 
 impl ConnectionKill {
+    /// The handle of the connection `request` arrived on (absent outside [`serve`]).
+    pub fn of<B>(request: &http::Request<B>) -> Option<Self> {
+        request.extensions().get::<Self>().cloned()
+    }
+
     /// Closes the connection this request arrived on; no response bytes are written.
     pub fn kill(&self) {
         self.0.cancel();

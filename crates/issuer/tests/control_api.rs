@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use support::*;
-use xauth_issuer::{FaultKind, Issuer, JwksFault};
+use xauth_issuer::{Fault, FaultKind, Issuer};
 
-const CONTROL_ROUTES: [(&str, &str); 14] = [
+const CONTROL_ROUTES: [(&str, &str); 18] = [
     ("GET", "/info"),
     ("GET", "/keys"),
     ("POST", "/keys"),
@@ -21,6 +21,10 @@ const CONTROL_ROUTES: [(&str, &str); 14] = [
     ("POST", "/counters/reset"),
     ("POST", "/faults/jwks"),
     ("DELETE", "/faults/jwks"),
+    ("POST", "/faults/token"),
+    ("DELETE", "/faults/token"),
+    ("GET", "/faults"),
+    ("DELETE", "/faults"),
     ("GET", "/clock"),
     ("POST", "/clock"),
     ("GET", "/no-such-route"),
@@ -222,7 +226,7 @@ async fn drop_fault_closes_the_connection_without_a_response() {
     );
     // Also with the in-process handle and until cleared.
     run.issuer
-        .inject_jwks_fault(JwksFault::new(FaultKind::Drop))
+        .inject_jwks_fault(Fault::new(FaultKind::Drop))
         .unwrap();
     assert!(reqwest::get(run.jwks_url()).await.is_err());
     assert!(reqwest::get(run.jwks_url()).await.is_err());

@@ -1,6 +1,6 @@
 //! `POST /token?grant_type=password|refresh_token` and GoTrue's `AccessTokenResponse`.
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,8 @@ use super::errors::ApiError;
 use super::extract::{ApiKey, JsonBody};
 use super::models::{UserJson, refresh_token_well_formed};
 use super::store::{Grant, Login};
+use crate::faults::{self, FaultRoute};
+use crate::server::ConnectionKill;
 use crate::state::AppState;
 
 /// The access-token claims GoTrue issues for `grant` at `now` (unix seconds).
@@ -116,8 +118,23 @@ fn grant_type(request: &Request) -> String {
         .unwrap_or_default()
 }
 
-/// `POST /token`.
-pub async fn token(_key: ApiKey, State(state): State<AppState>, request: Request) -> Response {
+/// `POST /token`. An injected token fault applies first, before the gateway's `apikey` check,
+/// as when the auth server itself is down or broken.
+pub async fn token(State(state): State<AppState>, request: Request) -> Response {
+    if let Some(response) = faults::respond(
+        &state.faults,
+        FaultRoute::Token,
+        ConnectionKill::of(&request),
+    )
+    .await
+    {
+        return response;
+    }
+    let (mut parts, body) = request.into_parts();
+    if let Err(rejection) = ApiKey::from_request_parts(&mut parts, &state).await {
+        return rejection.into_response();
+    }
+    let request = Request::from_parts(parts, body);
     let grant_type = grant_type(&request);
     let headers = request.headers().clone();
     let result = match grant_type.as_str() {
