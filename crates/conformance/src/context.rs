@@ -18,6 +18,7 @@
 //!     },
 //!     timeouts: Timeouts::default(),
 //!     loopback_sources: true,
+//!     deadlines: Default::default(),
 //! };
 //! assert!(context::install(ctx).is_ok());
 //! let ctx: Arc<RunContext> = context::context();
@@ -44,6 +45,8 @@ pub struct RunContext {
     /// True when the target is on a loopback address: scenarios may then bind distinct
     /// `127.0.0.x` source addresses (e.g. to get fresh per-IP rate-limit buckets).
     pub loopback_sources: bool,
+    /// Per-scenario deadline extensions (the waits steps derive from the profile).
+    pub deadlines: crate::deadline::Deadlines,
 }
 
 impl RunContext {

@@ -24,6 +24,7 @@
 pub mod attacker;
 pub mod cli;
 pub mod context;
+pub mod deadline;
 pub mod evidence;
 pub mod expect_fail;
 pub mod feature_files;

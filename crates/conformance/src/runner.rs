@@ -26,6 +26,7 @@ use futures::future::LocalBoxFuture;
 
 use crate::cli::RunArgs;
 use crate::context::{self, RunContext, Timeouts};
+use crate::deadline::{Deadlines, ScenarioBound};
 use crate::expect_fail::ExpectFail;
 use crate::feature_files;
 use crate::issuer_boot::{self, RunningIssuer};
@@ -64,7 +65,7 @@ impl<E: std::fmt::Display> From<E> for SetupError {
 /// Runs the suite with the World `W` (the scenario steps) and returns the exit status.
 pub async fn run<W>(args: &RunArgs, post: &[Box<dyn PostPhase>]) -> i32
 where
-    W: World + cucumber::codegen::WorldInventory + std::fmt::Debug,
+    W: World + ScenarioBound + cucumber::codegen::WorldInventory + std::fmt::Debug,
 {
     let mut resources = Resources::default();
     // Registered before anything starts, so a signal at any point stops the implementation.
@@ -179,7 +180,7 @@ async fn run_inner<W>(
     res: &mut Resources,
 ) -> Result<i32, SetupError>
 where
-    W: World + cucumber::codegen::WorldInventory + std::fmt::Debug,
+    W: World + ScenarioBound + cucumber::codegen::WorldInventory + std::fmt::Debug,
 {
     // 1. Everything that needs no network.
     let profile = match &args.profile {
@@ -329,6 +330,7 @@ where
     };
 
     // 5. The context the steps read.
+    let deadlines = Deadlines::default();
     let ctx = context::install(RunContext {
         target: target.clone(),
         profile: profile.clone(),
@@ -338,6 +340,7 @@ where
             scenario: args.scenario_timeout,
         },
         loopback_sources: loopback,
+        deadlines: deadlines.clone(),
     })
     .map_err(|e| SetupError(e.to_string()))?;
 
@@ -384,6 +387,10 @@ where
         .given(selftest::sleep_re(), selftest::sleep::<W>)
         .when(selftest::sleep_re(), selftest::sleep::<W>)
         .then(selftest::sleep_re(), selftest::sleep::<W>)
+        .before(|feature, _rule, scenario, world| {
+            world.bind_scenario(ScenarioKey::of(feature, scenario));
+            Box::pin(async {})
+        })
         .with_writer(collector)
         .with_default_cli();
     let scenarios = cucumber.filter_run(features.dir().to_owned(), move |f, _, s| {
@@ -400,7 +407,7 @@ where
     } else {
         tokio::select! {
             _ = scenarios => None,
-            why = collect::watchdog(live.clone(), args.scenario_timeout, overrides, stall) => Some(why),
+            why = collect::watchdog(live.clone(), args.scenario_timeout, overrides, deadlines, stall) => Some(why),
         }
     };
 

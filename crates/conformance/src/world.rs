@@ -13,9 +13,11 @@ use serde_json::{Map, Value};
 
 use crate::attacker::AttackerListener;
 use crate::context::RunContext;
+use crate::deadline::ScenarioBound;
 use crate::evidence::{self, Exchange, Secrets};
 use crate::http::TargetClient;
 use crate::issuer_client::{Info, IssuerClient, KeyInfo, MintRequest, Minted};
+use crate::plan::ScenarioKey;
 
 /// How a token was minted by the issuer, so that steps can re-mint variants of it.
 #[derive(Debug, Clone)]
@@ -63,8 +65,16 @@ pub struct XauthWorld {
     pub marker: String,
     /// Secrets to redact from reports.
     pub secrets: Secrets,
+    /// The scenario this World runs (set by the runner before the first step).
+    pub scenario: Option<ScenarioKey>,
     info: Option<Info>,
     keys: Option<Vec<KeyInfo>>,
+}
+
+impl ScenarioBound for XauthWorld {
+    fn bind_scenario(&mut self, key: ScenarioKey) {
+        self.scenario = Some(key);
+    }
 }
 
 /// Hands out distinct loopback source addresses 127.0.x.y (x >= 1), one per scenario.
@@ -88,6 +98,14 @@ pub enum WorldError {
 }
 
 impl XauthWorld {
+    /// Extends this scenario's deadline by `by`: a step announces a wait derived from the
+    /// profile before it starts waiting (see [`crate::deadline`]).
+    pub fn extend_deadline(&self, by: std::time::Duration) {
+        if let Some(key) = &self.scenario {
+            self.ctx.deadlines.extend(key, by);
+        }
+    }
+
     /// A fresh World for one scenario.
     pub fn new() -> Result<Self, WorldError> {
         let ctx = crate::context::try_context().ok_or(WorldError::NoContext)?;
@@ -109,6 +127,7 @@ impl XauthWorld {
             attacker: None,
             marker: format!("xauthMarker{}", uuid::Uuid::new_v4().simple()),
             secrets,
+            scenario: None,
             info: None,
             keys: None,
         })

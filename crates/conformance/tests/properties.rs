@@ -41,6 +41,7 @@ async fn setup(defects: &[&str]) -> Setup {
             scenario: Duration::from_secs(60),
         },
         loopback_sources: true,
+        deadlines: Default::default(),
     };
     Setup {
         _issuer: issuer,

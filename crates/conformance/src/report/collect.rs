@@ -12,6 +12,7 @@ use cucumber::{Event, World, event, gherkin, parser};
 use parking_lot::Mutex;
 
 use super::{Failure, FeatureReport, RunMeta, RunReport, ScenarioReport, Status};
+use crate::deadline::Deadlines;
 use crate::expect_fail::ExpectFail;
 use crate::plan::{Decision, Plan, ScenarioKey};
 
@@ -293,9 +294,11 @@ pub async fn watchdog(
     live: Arc<Mutex<Live>>,
     scenario_timeout: Duration,
     overrides: HashMap<ScenarioKey, Duration>,
+    deadlines: Deadlines,
     stall: Duration,
 ) -> String {
-    let limit = |k: &ScenarioKey| overrides.get(k).copied().unwrap_or(scenario_timeout);
+    let base = |k: &ScenarioKey| overrides.get(k).copied().unwrap_or(scenario_timeout);
+    let limit = |k: &ScenarioKey| base(k) + deadlines.extension(k);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut l = live.lock();
@@ -314,6 +317,16 @@ pub async fn watchdog(
                     Some(t) => (*t, "its @timeout tag"),
                     None => (scenario_timeout, "--scenario-timeout"),
                 };
+                let extension = deadlines.extension(&key);
+                let source = if extension.is_zero() {
+                    source.to_owned()
+                } else {
+                    format!(
+                        "{source}, plus {:.1} s of waits derived from the profile",
+                        extension.as_secs_f64()
+                    )
+                };
+                let timeout = timeout + extension;
                 l.done.insert(
                     key.clone(),
                     Outcome {

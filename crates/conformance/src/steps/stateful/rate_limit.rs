@@ -237,7 +237,9 @@ async fn wait_retry_after(w: &mut XauthWorld) {
         .await;
     }
     // whole seconds as announced, plus a little for the two clocks' second boundaries
-    tokio::time::sleep(Duration::from_secs(secs) + Duration::from_millis(250)).await;
+    let wait = Duration::from_secs(secs) + Duration::from_millis(250);
+    w.extend_deadline(wait);
+    tokio::time::sleep(wait).await;
 }
 
 #[when(
