@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -72,6 +73,12 @@ service_defects! {
     /// The refresh-token grant is proxied without its body.
     ProxyDropsBody => "proxy-drops-body",
         "the token proxy forwards grant_type=refresh_token requests without their body";
+    /// The token proxy has no upstream timeout.
+    ProxyNoTimeout => "proxy-no-timeout",
+        "the token proxy waits for a hanging auth server indefinitely (no upstream timeout)";
+    /// An unreachable auth server escapes as an internal error.
+    ProxyDown500 => "proxy-down-500",
+        "the token proxy answers 500 instead of 502/504 when the auth server cannot be reached";
 }
 
 impl fmt::Display for ServiceDefect {
@@ -301,6 +308,24 @@ impl Defects {
         }
         body
     }
+
+    /// The token proxy's upstream timeout.
+    pub(crate) fn upstream_timeout(&self, configured: Duration) -> Duration {
+        if self.has(ServiceDefect::ProxyNoTimeout) {
+            // SEEDED DEFECT proxy-no-timeout: as good as none (a client gives up long before).
+            return Duration::from_secs(24 * 3600);
+        }
+        configured
+    }
+
+    /// What the client gets when forwarding to the auth server failed.
+    pub(crate) fn upstream_failure(&self, error: ApiError) -> ApiError {
+        if self.has(ServiceDefect::ProxyDown500) && matches!(error, ApiError::UpstreamUnavailable) {
+            // SEEDED DEFECT proxy-down-500: the fetch error is not handled.
+            return ApiError::Internal;
+        }
+        error
+    }
 }
 
 #[cfg(test)]
@@ -335,6 +360,8 @@ mod tests {
             "rate-limit-unverified-sub",
             "garbage-500",
             "proxy-drops-body",
+            "proxy-no-timeout",
+            "proxy-down-500",
         ] {
             assert_eq!(names.iter().filter(|x| **x == n).count(), 1, "{n}");
         }

@@ -128,7 +128,11 @@ async fn token_proxy(
     let grant = grant_type(query.as_deref());
     let body = state.defects.proxied_body(grant.as_deref(), body);
     state.stats.proxied.fetch_add(1, Ordering::Relaxed);
-    state.proxy.forward(query.as_deref(), &headers, body).await
+    state
+        .proxy
+        .forward(query.as_deref(), &headers, body)
+        .await
+        .map_err(|e| state.defects.upstream_failure(e))
 }
 
 async fn not_found() -> ApiError {

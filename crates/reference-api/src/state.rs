@@ -62,7 +62,9 @@ impl AppState {
             .map_err(|e| ConfigError::Verifier(e.to_string()))?;
         let proxy = TokenProxy::new(
             config.token_url(),
-            config.limits.upstream_timeout,
+            config
+                .defects
+                .upstream_timeout(config.limits.upstream_timeout),
             config.limits.max_body_bytes,
             config.limits.max_upstream_body_bytes,
         )
