@@ -8,7 +8,10 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
   401 TOKEN_EXPIRED keeps its promise that refreshing the session helps (attacks.md A25).
   Users are created through the issuer's admin API with a confirmed email. Token lifetimes are
   read from the answers themselves (expires_in = exp - iat, expires_at = exp), never assumed.
-  The scenarios that move the issuer's clock run alone (@serial) and restore it, also on failure.
+  The scenarios that move the issuer's clock or break its token endpoint run alone (@serial) and
+  restore it, also on failure. While the auth server is down or hangs, the proxy's own answer is
+  502 Bad Gateway or 504 Gateway Timeout, within the profile's auth_proxy_timeout_seconds plus
+  5 s: never a 5xx of its own making, never a client left hanging.
 
   @A25 @P1
   Scenario: The password grant returns GoTrue's token response, and its access token works
@@ -72,3 +75,30 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
     When I refresh through the auth proxy with an unknown refresh token
     And I send the same request to the issuer directly
     Then both answers are GoTrue's 400 refresh_token_not_found with the same body and x-sb-error-code
+
+  @A25 @P1 @serial @timeout(1m)
+  Scenario: While the auth server drops every connection, the auth proxy answers 502 or 504, tokens keep working, and sessions resume once it is back
+    Given the issuer's JWKS serves normally and its clock is not offset
+    And a confirmed user with a password, created through the issuer's admin API
+    And I signed in with the password grant through the auth proxy
+    And the issuer's token endpoint closes every connection without answering
+    When I sign in with the password grant through the auth proxy
+    Then the auth proxy answers 502 or 504
+    When I refresh the session through the auth proxy
+    Then the auth proxy answers 502 or 504
+    When I call the protected route with its access token
+    Then the request is accepted
+    When the issuer's token endpoint answers normally again
+    And I refresh the session through the auth proxy
+    Then the answer is GoTrue's token response for that user, with a new refresh token
+
+  @A25 @P1 @serial @timeout(1m)
+  Scenario: While the auth server hangs, the auth proxy answers 502 or 504 within its declared upstream timeout, not a hang
+    Given the issuer's JWKS serves normally and its clock is not offset
+    And a confirmed user with a password, created through the issuer's admin API
+    And the issuer's token endpoint hangs for longer than the declared auth-proxy timeout
+    When I sign in with the password grant through the auth proxy, waiting at most the declared auth-proxy timeout plus 5 seconds
+    Then the auth proxy answers 502 or 504
+    When the issuer's token endpoint answers normally again
+    And I sign in with the password grant through the auth proxy
+    Then the answer is GoTrue's token response for that user

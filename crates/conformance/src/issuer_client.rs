@@ -268,6 +268,21 @@ impl IssuerClient {
             .map(|_| ())
     }
 
+    /// `POST /faults/token` with a fault object such as `{"kind":"drop"}`: every grant of the
+    /// issuer's token endpoint fails that way until cleared (or `count` runs out).
+    pub async fn set_token_fault(&self, fault: &Value) -> Result<(), ControlError> {
+        self.call(reqwest::Method::POST, "/faults/token", Some(fault))
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE /faults`: clears the faults of every route (JWKS and token endpoint).
+    pub async fn clear_faults(&self) -> Result<(), ControlError> {
+        self.call(reqwest::Method::DELETE, "/faults", None::<&()>)
+            .await
+            .map(|_| ())
+    }
+
     /// `GET /clock`.
     pub async fn clock(&self) -> Result<ClockState, ControlError> {
         self.json(reqwest::Method::GET, "/clock", None::<&()>).await

@@ -26,6 +26,9 @@ use serde_json::{Map, Value};
 
 /// The largest leeway a profile may declare (the verifier caps leeway at 300 s as well).
 pub const MAX_LEEWAY_SECONDS: u64 = 300;
+/// The largest auth-proxy upstream timeout a profile may declare: a client waiting longer
+/// than this for a token answer is, for the contract, hanging.
+pub const MAX_AUTH_PROXY_TIMEOUT_SECONDS: u64 = 90;
 
 /// What the implementation under test declares about itself; the scenarios derive their
 /// expectations (and waits) from it.
@@ -46,6 +49,9 @@ pub struct Profile {
     pub jwks: Jwks,
     /// Rate limits the implementation declares.
     pub rate_limit: RateLimit,
+    /// The longest the auth proxy waits for the issuer's token endpoint before it answers
+    /// 502/504 itself, in seconds (1..=90). Default 10.
+    pub auth_proxy_timeout_seconds: u64,
     /// Whether legacy HS256 tokens (signed with `SUPABASE_JWT_SECRET`) are accepted. When true,
     /// `--spawn` passes the issuer's secret as `SUPABASE_JWT_SECRET`. Default true.
     pub legacy_hs256: bool,
@@ -62,6 +68,7 @@ impl Default for Profile {
             leeway_seconds: 0,
             jwks: Jwks::default(),
             rate_limit: RateLimit::default(),
+            auth_proxy_timeout_seconds: 10,
             legacy_hs256: true,
             strict: Strict::default(),
         }
@@ -408,6 +415,18 @@ impl Profile {
                 ),
             });
         }
+        if !(1..=MAX_AUTH_PROXY_TIMEOUT_SECONDS).contains(&profile.auth_proxy_timeout_seconds) {
+            let line = key_line(text, None, "auth_proxy_timeout_seconds");
+            return Err(ProfileError::Invalid {
+                file: file.to_owned(),
+                line,
+                field: "auth_proxy_timeout_seconds".to_owned(),
+                message: format!(
+                    "{} is outside 1..={MAX_AUTH_PROXY_TIMEOUT_SECONDS} seconds",
+                    profile.auth_proxy_timeout_seconds
+                ),
+            });
+        }
         Ok(profile)
     }
 
@@ -457,6 +476,20 @@ mod tests {
     #[test]
     fn empty_is_default() {
         assert_eq!(Profile::from_toml_str("", "x").unwrap(), Profile::default());
+    }
+
+    #[test]
+    fn auth_proxy_timeout_is_bounded_and_named() {
+        for bad in ["0", "91"] {
+            let text = format!("name = \"x\"\nauth_proxy_timeout_seconds = {bad}\n");
+            let e = Profile::from_toml_str(&text, "p.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("p.toml:2"), "{e}");
+            assert!(e.contains("auth_proxy_timeout_seconds"), "{e}");
+        }
+        let p = Profile::from_toml_str("auth_proxy_timeout_seconds = 90", "p.toml").unwrap();
+        assert_eq!(p.auth_proxy_timeout_seconds, 90);
     }
 
     #[test]

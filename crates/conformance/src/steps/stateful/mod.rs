@@ -3,6 +3,7 @@
 //!
 //! * `jwks`: key rotation and JWKS faults (issuer keys, fault injection, fetch counters);
 //! * `refresh`: the password and refresh grants through the implementation's auth proxy;
+//! * `outage`: the auth proxy while the issuer's token endpoint is down or hangs;
 //! * `rate_limit`: bursts, `Retry-After`, other subjects, forged victims;
 //! * `expiry`: a token that expires while the scenario watches.
 //!
@@ -15,6 +16,7 @@
 
 pub mod expiry;
 pub mod jwks;
+pub mod outage;
 pub mod rate_limit;
 pub mod refresh;
 
@@ -118,12 +120,9 @@ pub fn update<R>(w: &XauthWorld, f: impl FnOnce(&mut Scratch) -> R) -> R {
     f(table.entry(w.subject.clone()).or_default())
 }
 
-/// Clears the issuer's JWKS fault and its clock offset.
+/// Clears the issuer's faults (JWKS and token endpoint) and its clock offset.
 pub async fn restore_shared_state(w: &XauthWorld) -> Result<(), String> {
-    w.issuer
-        .clear_jwks_fault()
-        .await
-        .map_err(|e| e.to_string())?;
+    w.issuer.clear_faults().await.map_err(|e| e.to_string())?;
     w.issuer
         .set_clock_offset(0)
         .await
@@ -172,9 +171,11 @@ pub async fn harness(w: &XauthWorld, what: impl std::fmt::Display) -> ! {
 }
 
 /// A declared duration plus the margin, or a harness error when it exceeds
-/// [`MAX_DERIVED_WAIT`].
+/// [`MAX_DERIVED_WAIT`]. The scenario's deadline grows by the wait, so a profile with long
+/// declared values is judged by verdicts, not cut off by the scenario timeout.
 pub async fn derived_wait(w: &XauthWorld, what: &str, declared: Duration) -> Duration {
     let wait = declared + MARGIN;
+    w.extend_deadline(wait);
     if wait > MAX_DERIVED_WAIT {
         harness(
             w,

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::{fail, harness, response, restore_shared_state, scratch, update};
 use crate::evidence::{Exchange, Response};
 use crate::forge::jws::Jws;
+use crate::http::TargetClient;
 use crate::world::{CurrentToken, XauthWorld};
 
 /// The user and session of a refresh scenario.
@@ -77,11 +78,21 @@ fn client_headers(w: &XauthWorld, api_version: bool) -> Vec<(String, String)> {
 /// One bounded `POST` with a JSON body, through the scenario's own client (source address,
 /// timeout, body cap, no redirects); transport failures are recorded, never raised.
 async fn post(w: &XauthWorld, url: url::Url, headers: &[(String, String)], body: &str) -> Exchange {
+    post_with(&w.http, url, headers, body).await
+}
+
+/// [`post`] through `client` (e.g. one with a longer timeout).
+async fn post_with(
+    client: &TargetClient,
+    url: url::Url,
+    headers: &[(String, String)],
+    body: &str,
+) -> Exchange {
     let headers = headers
         .iter()
         .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
         .collect();
-    w.http
+    client
         .send_with_body(
             reqwest::Method::POST,
             url,
@@ -95,9 +106,21 @@ async fn post(w: &XauthWorld, url: url::Url, headers: &[(String, String)], body:
 /// Sends a token request through the proxy, remembers it for replay, records the answer, and
 /// takes the session over when the answer is a token response.
 async fn via_proxy(w: &mut XauthWorld, query: &str, body: Value, api_version: bool) -> Exchange {
+    let client = w.http.clone();
+    via_proxy_with(w, &client, query, body, api_version).await
+}
+
+/// [`via_proxy`] through `client`.
+pub(super) async fn via_proxy_with(
+    w: &mut XauthWorld,
+    client: &TargetClient,
+    query: &str,
+    body: Value,
+    api_version: bool,
+) -> Exchange {
     let headers = client_headers(w, api_version);
     let body = body.to_string();
-    let ex = post(w, proxy_url(w, query), &headers, &body).await;
+    let ex = post_with(client, proxy_url(w, query), &headers, &body).await;
     if let Some(r) = response(&ex)
         && r.status == 200
         && let Some(v) = r.json()
@@ -128,7 +151,7 @@ async fn via_proxy(w: &mut XauthWorld, query: &str, body: Value, api_version: bo
     ex
 }
 
-async fn password_body(w: &XauthWorld, wrong: bool) -> Value {
+pub(super) async fn password_body(w: &XauthWorld, wrong: bool) -> Value {
     let a = scratch(w).auth;
     if a.email.is_empty() {
         harness(w, "no user: a step must create one first").await;
@@ -184,7 +207,7 @@ async fn signed_in(w: &mut XauthWorld) {
     require_ok(w, &ex, "the password grant through the auth proxy").await;
 }
 
-async fn latest_refresh_token(w: &XauthWorld) -> String {
+pub(super) async fn latest_refresh_token(w: &XauthWorld) -> String {
     match scratch(w).auth.refresh_tokens.last() {
         Some(t) => t.clone(),
         None => harness(w, "no refresh token: the session was never signed in").await,
@@ -282,7 +305,7 @@ async fn call_with_access_token(w: &mut XauthWorld) {
     super::super::requests::call(w, url, Some(format!("Bearer {token}")), Some(token)).await;
 }
 
-async fn proxy_answer(w: &XauthWorld) -> Exchange {
+pub(super) async fn proxy_answer(w: &XauthWorld) -> Exchange {
     match scratch(w).auth.proxy_answer {
         Some(e) => e,
         None => harness(w, "no request was sent through the proxy").await,
