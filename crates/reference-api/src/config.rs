@@ -113,6 +113,16 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+impl Limits {
+    /// The bound on one request as a whole: the request timeout, stretched when needed so that
+    /// the proxy's own upstream timeout always fires first (a hanging auth server is a 504, not
+    /// a 408 that blames the client).
+    pub fn handler_timeout(&self) -> Duration {
+        self.request_timeout
+            .max(self.upstream_timeout + Duration::from_secs(5))
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -332,6 +342,14 @@ mod tests {
             (600, 60)
         );
         assert!(c.defects.is_empty());
+        assert_eq!(c.limits.handler_timeout(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_long_upstream_timeout_stretches_the_request_bound() {
+        let c = parse(&["--upstream-timeout", "70"]).unwrap();
+        assert_eq!(c.limits.upstream_timeout, Duration::from_secs(70));
+        assert_eq!(c.limits.handler_timeout(), Duration::from_secs(75));
     }
 
     #[test]

@@ -67,5 +67,5 @@ pub use server::{ServerHandle, StartError, serve, spawn};
 /// connections and shutdown.
 pub fn app(config: &Config) -> Result<Router, ConfigError> {
     let state = state::AppState::new(config)?;
-    Ok(routes::router(state, config.limits.request_timeout))
+    Ok(routes::router(state, config.limits.handler_timeout()))
 }

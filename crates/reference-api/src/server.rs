@@ -114,7 +114,7 @@ async fn prepare(config: &Config) -> Result<(TcpListener, Router, Limits), Start
         );
     }
     let state = AppState::new(config)?;
-    let app = router(state, config.limits.request_timeout);
+    let app = router(state, config.limits.handler_timeout());
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = TcpListener::bind(addr)
         .await
