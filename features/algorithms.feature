@@ -186,6 +186,9 @@ Feature: Signature algorithms and keys
   @A19 @P0
   Scenario Outline: An ES256 signature with r = <r> and s = <s> is unauthenticated
     Valid signatures have 1 <= r, s <= n-1 (n: the P-256 group order; p: the field prime).
+    (r + n, the value a verifier that reduces r mod n would accept, almost never fits the 32
+    bytes of R: it exceeds 2^256 unless r < 2^256 - n, about 2^224. The rows at n, n+1, p and
+    p+1 probe that range instead.)
     Given a valid ES256 access token for a fresh user
     And that token with its ES256 signature replaced by r = <r> and s = <s>
     When I call the protected route with it
@@ -210,8 +213,6 @@ Feature: Signature algorithms and keys
       | p+1    | its s  |
       | its r  | p+1    |
       | all ones | all ones |
-      | its r + n | its s |
-      | its r  | its s + n |
 
   @A20 @P0
   Scenario: A correct ES256 signature encoded as ASN.1 DER is unauthenticated
@@ -262,30 +263,37 @@ Feature: Signature algorithms and keys
     Then the request is accepted
 
   @A14 @P0
-  Scenario Outline: A token carrying its own <alg> key in the "jwk" header is unauthenticated
-    The attacker signs with its own key, embeds the public key in the header and reuses the kid of
-    the issuer's key. Only keys from the issuer's JWKS are trusted.
-    Given a token signed by an attacker <alg> key that embeds its public key as "jwk" under the kid of the issuer's <key> key
+  Scenario Outline: A token carrying its own <alg> key in the "jwk" header is unauthenticated (<kid>)
+    The attacker signs with its own key and embeds the public key in the header, under the kid of
+    the issuer's key, under no kid at all (a verifier that falls back to the embedded key when
+    the kid names nothing), or under a kid the issuer never published. Only keys from the
+    issuer's JWKS are trusted.
+    Given a token signed by an attacker <alg> key that embeds its public key as "jwk" under <kid>
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
     Examples:
-      | alg   | key   |
-      | ES256 | ES256 |
-      | RS256 | RS256 |
+      | alg   | kid                               |
+      | ES256 | the kid of the issuer's ES256 key |
+      | RS256 | the kid of the issuer's RS256 key |
+      | ES256 | no kid                            |
+      | RS256 | no kid                            |
+      | ES256 | a kid the issuer never published  |
 
   @A16 @P0
-  Scenario Outline: A token carrying the attacker's self-signed certificate in "x5c" is unauthenticated (kid of the <key> key)
+  Scenario Outline: A token carrying the attacker's self-signed certificate in "x5c" is unauthenticated (<kid>)
     A certificate in the token is not a trust anchor: the signature verifies with the key in the
     certificate, which nobody but the attacker vouches for.
-    Given a token signed by an attacker ES256 key that embeds its self-signed certificate as "x5c" under the kid of the issuer's <key> key
+    Given a token signed by an attacker ES256 key that embeds its self-signed certificate as "x5c" under <kid>
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
     Examples:
-      | key   |
-      | ES256 |
-      | RS256 |
+      | kid                               |
+      | the kid of the issuer's ES256 key |
+      | the kid of the issuer's RS256 key |
+      | no kid                            |
+      | a kid the issuer never published  |
 
   @A15 @A16 @P0
   Scenario Outline: A token whose "<member>" points at the attacker's key set is unauthenticated and the URL is never fetched

@@ -257,7 +257,7 @@ async fn token_with_wrapped_json(w: &mut XauthWorld, family: String, part: Strin
 async fn attacker_token(
     w: &mut XauthWorld,
     alg: &str,
-    kid: &str,
+    kid: Option<&str>,
     extra_header: Vec<(String, Value)>,
     how: String,
 ) {
@@ -271,7 +271,9 @@ async fn attacker_token(
     let jws = Jws::parse(&w.current().compact.clone()).unwrap_or_else(|e| w.harness_error(e));
     let mut header = Map::new();
     header.insert("alg".into(), Value::from(alg));
-    header.insert("kid".into(), Value::from(kid));
+    if let Some(kid) = kid {
+        header.insert("kid".into(), Value::from(kid));
+    }
     header.insert("typ".into(), Value::from("JWT"));
     for (k, v) in extra_header {
         header.insert(k, v);
@@ -292,34 +294,59 @@ async fn attacker_token(
 async fn attacker_signed(w: &mut XauthWorld, alg: String, key: String) {
     let kid = w.issuer_key(&key).await.kid;
     let how = format!("signed by an attacker {alg} key with kid {kid} (the issuer's {key} key)");
-    attacker_token(w, &alg, &kid, vec![], how).await;
+    attacker_token(w, &alg, Some(&kid), vec![], how).await;
+}
+
+/// The kid an attacker token carries: `the kid of the issuer's ES256|RS256 key`, `no kid`, or
+/// `a kid the issuer never published`.
+async fn attacker_kid(w: &mut XauthWorld, which: &str) -> Option<String> {
+    match which {
+        "no kid" => None,
+        "a kid the issuer never published" => Some(ATTACKER_KID.to_owned()),
+        _ => match which.strip_prefix("the kid of the issuer's ") {
+            Some("ES256 key") => Some(w.issuer_key("ES256").await.kid),
+            Some("RS256 key") => Some(w.issuer_key("RS256").await.kid),
+            _ => w.harness_error(format!("unknown kid choice {which:?}")),
+        },
+    }
 }
 
 #[given(
-    regex = r#"^a token signed by an attacker (ES256|RS256) key that embeds its public key as "jwk" under the kid of the issuer's (ES256|RS256) key$"#
+    regex = r#"^a token signed by an attacker (ES256|RS256) key that embeds its public key as "jwk" under (the kid of the issuer's ES256 key|the kid of the issuer's RS256 key|no kid|a kid the issuer never published)$"#
 )]
-async fn attacker_embedded_jwk(w: &mut XauthWorld, alg: String, key: String) {
-    let kid = w.issuer_key(&key).await.kid;
-    let jwk = sign::attacker_public_jwk(&alg, &kid).unwrap_or_else(|e| w.harness_error(e));
-    let how =
-        format!("signed by an attacker {alg} key, its public key embedded as \"jwk\", kid {kid}");
-    attacker_token(w, &alg, &kid, vec![("jwk".into(), jwk)], how).await;
+async fn attacker_embedded_jwk(w: &mut XauthWorld, alg: String, which: String) {
+    let kid = attacker_kid(w, &which).await;
+    let mut jwk = sign::attacker_public_jwk(&alg, kid.as_deref().unwrap_or_default())
+        .unwrap_or_else(|e| w.harness_error(e));
+    if kid.is_none()
+        && let Some(members) = jwk.as_object_mut()
+    {
+        members.remove("kid");
+    }
+    let how = format!(
+        "signed by an attacker {alg} key, its public key embedded as \"jwk\", {}",
+        kid.as_deref()
+            .map_or_else(|| "no kid".to_owned(), |k| format!("kid {k}"))
+    );
+    attacker_token(w, &alg, kid.as_deref(), vec![("jwk".into(), jwk)], how).await;
 }
 
 #[given(
-    regex = r#"^a token signed by an attacker ES256 key that embeds its self-signed certificate as "x5c" under the kid of the issuer's (ES256|RS256) key$"#
+    regex = r#"^a token signed by an attacker ES256 key that embeds its self-signed certificate as "x5c" under (the kid of the issuer's ES256 key|the kid of the issuer's RS256 key|no kid|a kid the issuer never published)$"#
 )]
-async fn attacker_x5c(w: &mut XauthWorld, key: String) {
+async fn attacker_x5c(w: &mut XauthWorld, which: String) {
     use base64::Engine as _;
-    let kid = w.issuer_key(&key).await.kid;
+    let kid = attacker_kid(w, &which).await;
     let cert = sign::attacker_self_signed_cert().unwrap_or_else(|e| w.harness_error(e));
     let x5c = Value::Array(vec![Value::String(
         base64::engine::general_purpose::STANDARD.encode(cert),
     )]);
     let how = format!(
-        "signed by an attacker ES256 key, its self-signed certificate as \"x5c\", kid {kid}"
+        "signed by an attacker ES256 key, its self-signed certificate as \"x5c\", {}",
+        kid.as_deref()
+            .map_or_else(|| "no kid".to_owned(), |k| format!("kid {k}"))
     );
-    attacker_token(w, "ES256", &kid, vec![("x5c".into(), x5c)], how).await;
+    attacker_token(w, "ES256", kid.as_deref(), vec![("x5c".into(), x5c)], how).await;
 }
 
 #[given(regex = r"^the attacker listener serves the attacker's JWKS$")]
@@ -337,7 +364,7 @@ async fn attacker_jku(w: &mut XauthWorld, member: String) {
     attacker_token(
         w,
         "ES256",
-        ATTACKER_KID,
+        Some(ATTACKER_KID),
         vec![(member, Value::from(url))],
         how,
     )
