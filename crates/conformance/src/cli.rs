@@ -92,6 +92,18 @@ pub struct RunArgs {
     )]
     pub issuer_addr: SocketAddr,
 
+    /// `Cache-Control: max-age` the in-process issuer sends with its JWKS, in seconds (GoTrue
+    /// sends 600). An implementation whose JWKS cache follows max-age then refetches within
+    /// this; declare the matching jwks.cache_ttl_max_seconds in the profile.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(0..=86_400),
+        conflicts_with = "issuer"
+    )]
+    pub issuer_jwks_max_age: u64,
+
     /// Use an already-running issuer at this base URL instead of starting one (needs
     /// --control-key).
     #[arg(long, value_name = "URL", requires = "control_key")]

@@ -54,11 +54,16 @@ impl RunningIssuer {
     }
 }
 
-/// Starts the issuer in this process, listening on `addr` (port 0 = ephemeral).
-pub async fn start_in_process(addr: SocketAddr) -> Result<RunningIssuer, IssuerError> {
+/// Starts the issuer in this process, listening on `addr` (port 0 = ephemeral), sending
+/// `Cache-Control: public, max-age=<jwks_max_age>` with its JWKS.
+pub async fn start_in_process(
+    addr: SocketAddr,
+    jwks_max_age: u64,
+) -> Result<RunningIssuer, IssuerError> {
     let start_err = |cause: String| IssuerError::Start { addr, cause };
     let handle = xauth_issuer::Issuer::builder()
         .listen(addr)
+        .jwks_max_age(jwks_max_age)
         .spawn()
         .await
         .map_err(|e| start_err(e.to_string()))?;

@@ -223,7 +223,7 @@ where
     let issuer = match (&args.issuer, &args.control_key) {
         (Some(url), Some(key)) => issuer_boot::attach(url, key, args.request_timeout).await?,
         (Some(_), None) => return Err(SetupError("--issuer needs --control-key".into())),
-        _ => issuer_boot::start_in_process(args.issuer_addr).await?,
+        _ => issuer_boot::start_in_process(args.issuer_addr, args.issuer_jwks_max_age).await?,
     };
     let endpoint = issuer.endpoint().clone();
     let issuer_in_process = issuer.in_process();
