@@ -34,6 +34,7 @@ use crate::plan::{self, Decision, Plan, Requirements, ScenarioKey};
 use crate::profile::Profile;
 use crate::report::{self, FeatureReport, RunMeta, RunReport, collect};
 use crate::spawn::{self, Spawned};
+use cucumber::gherkin::tagexpr::TagOperation;
 
 /// Exit status: every scenario passed (or failed as expected).
 pub const EXIT_PASSED: i32 = 0;
@@ -50,6 +51,11 @@ pub trait PostPhase {
     fn name(&self) -> &str;
     /// Runs it; each returned feature joins the report.
     fn run<'a>(&'a self, ctx: &'a RunContext) -> LocalBoxFuture<'a, Vec<FeatureReport>>;
+    /// Whether the run's `--tags` expression selects anything of this phase (so that
+    /// `--tags '@properties'` is a valid selection even though it names no scenario).
+    fn selected_by(&self, _tags: &TagOperation) -> bool {
+        false
+    }
 }
 
 /// A setup error: one line, exit 2.
@@ -258,11 +264,12 @@ where
         .iter()
         .filter(|p| p.decision == Decision::Run)
         .count();
-    if args.tags.is_some()
+    if let Some(filter) = &tag_filter
         && plan
             .scenarios
             .iter()
             .all(|p| p.decision == Decision::Deselected)
+        && !post.iter().any(|phase| phase.selected_by(filter))
     {
         return Err(SetupError(format!(
             "--tags {:?} selects no scenario",

@@ -31,6 +31,7 @@
 pub mod differential;
 pub mod mutation;
 
+use cucumber::gherkin::tagexpr::TagOperation;
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -105,6 +106,10 @@ impl PostPhase for PropertiesPhase {
         "properties"
     }
 
+    fn selected_by(&self, tags: &TagOperation) -> bool {
+        selects(tags, TAGS_MUTATION) || selects(tags, TAGS_DIFFERENTIAL)
+    }
+
     fn run<'a>(&'a self, ctx: &'a RunContext) -> LocalBoxFuture<'a, Vec<FeatureReport>> {
         let ctx = ctx.clone();
         let config = self.config.clone();
@@ -142,6 +147,21 @@ fn errored(name: &str, line: usize, tags: &[&str], message: String) -> ScenarioR
     }
 }
 
+/// The tags of the mutation property.
+const TAGS_MUTATION: &[&str] = &["properties", "mutation"];
+/// The tags of the differential property.
+const TAGS_DIFFERENTIAL: &[&str] = &["properties", "differential"];
+
+/// Whether `op` selects a property tagged `tags`.
+fn selects(op: &TagOperation, tags: &[&str]) -> bool {
+    op.eval(
+        tags.iter()
+            .map(|t| (*t).to_owned())
+            .collect::<Vec<_>>()
+            .iter(),
+    )
+}
+
 /// Runs the selected properties against `ctx.target` and returns their feature report (no
 /// scenarios when `--tags` selects none). Blocking: it drives its own small runtime, so it must
 /// not be called from an async task (use `spawn_blocking`).
@@ -151,22 +171,13 @@ pub fn run_properties(ctx: &RunContext, config: &PropertiesConfig) -> FeatureRep
         file: FEATURE_FILE.into(),
         scenarios: Vec::new(),
     };
-    let tags_mut: &[&str] = &["properties", "mutation"];
-    let tags_diff: &[&str] = &["properties", "differential"];
     let selected = |tags: &[&str]| match &config.tags {
         None => true,
         Some(expr) => crate::plan::parse_tags(expr)
-            .map(|op| {
-                op.eval(
-                    tags.iter()
-                        .map(|t| (*t).to_owned())
-                        .collect::<Vec<_>>()
-                        .iter(),
-                )
-            })
+            .map(|op| selects(&op, tags))
             .unwrap_or(true),
     };
-    let (run_mut, run_diff) = (selected(tags_mut), selected(tags_diff));
+    let (run_mut, run_diff) = (selected(TAGS_MUTATION), selected(TAGS_DIFFERENTIAL));
     if !run_mut && !run_diff {
         return feature;
     }
@@ -184,12 +195,12 @@ pub fn run_properties(ctx: &RunContext, config: &PropertiesConfig) -> FeatureRep
             if run_mut {
                 feature
                     .scenarios
-                    .push(errored(MUTATION_NAME, 1, tags_mut, msg.clone()));
+                    .push(errored(MUTATION_NAME, 1, TAGS_MUTATION, msg.clone()));
             }
             if run_diff {
                 feature
                     .scenarios
-                    .push(errored(DIFFERENTIAL_NAME, 2, tags_diff, msg));
+                    .push(errored(DIFFERENTIAL_NAME, 2, TAGS_DIFFERENTIAL, msg));
             }
             return feature;
         }
@@ -811,5 +822,22 @@ impl Harness {
             .block_on(verifier.refresh_jwks())
             .map_err(|e| format!("suite error: the oracle cannot fetch the issuer's JWKS: {e}"))?;
         Ok(verifier)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_phase_is_selected_by_its_own_tags() {
+        let phase = PropertiesPhase::new(PropertiesConfig::default());
+        let selects = |expr: &str| phase.selected_by(&crate::plan::parse_tags(expr).unwrap());
+        assert!(selects("@properties"));
+        assert!(selects("@differential"));
+        assert!(selects("@mutation and not @differential"));
+        assert!(selects("@algorithms or @properties"));
+        assert!(!selects("@algorithms"));
+        assert!(!selects("not @properties"));
     }
 }
