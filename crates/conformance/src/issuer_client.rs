@@ -105,7 +105,7 @@ impl IssuerClient {
         control_key: &str,
         timeout: Duration,
     ) -> Result<Self, ControlError> {
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder_for(base_url)
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

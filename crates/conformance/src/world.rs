@@ -110,7 +110,7 @@ impl XauthWorld {
     pub fn new() -> Result<Self, WorldError> {
         let ctx = crate::context::try_context().ok_or(WorldError::NoContext)?;
         let source = ctx.loopback_sources.then(next_loopback_source);
-        let http = TargetClient::new(ctx.timeouts.request, source)?;
+        let http = TargetClient::new(&ctx.target, ctx.timeouts.request, source)?;
         let issuer = IssuerClient::new(
             &ctx.issuer.base_url,
             &ctx.issuer.control_key,

@@ -250,13 +250,16 @@ struct Sources {
     per_source: usize,
     loopback: bool,
     timeout: Duration,
+    target: url::Url,
 }
 
 impl Sources {
     fn client(&mut self) -> Result<TargetClient, String> {
         if self.client.is_none() || (self.loopback && self.used >= self.per_source) {
             let source = self.loopback.then(next_source);
-            self.client = Some(TargetClient::new(self.timeout, source).map_err(|e| e.to_string())?);
+            self.client = Some(
+                TargetClient::new(&self.target, self.timeout, source).map_err(|e| e.to_string())?,
+            );
             self.used = 0;
         }
         self.used += 1;
@@ -351,6 +354,7 @@ impl Harness {
                 per_source: half,
                 loopback: ctx.loopback_sources,
                 timeout: ctx.timeouts.request,
+                target: ctx.target.clone(),
             }),
             seed,
             cases: cases.max(1),

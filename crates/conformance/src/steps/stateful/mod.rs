@@ -226,7 +226,7 @@ fn next_extra_source() -> IpAddr {
 
 /// A client with the scenario's own source address and `timeout`.
 pub async fn same_source_client(w: &XauthWorld, timeout: Duration) -> TargetClient {
-    match TargetClient::new(timeout, w.http.source()) {
+    match TargetClient::new(&w.ctx.target, timeout, w.http.source()) {
         Ok(c) => c,
         Err(e) => harness(w, e).await,
     }
@@ -236,7 +236,7 @@ pub async fn same_source_client(w: &XauthWorld, timeout: Duration) -> TargetClie
 /// `timeout`: another client as far as per-IP limits go.
 pub async fn other_source_client(w: &XauthWorld, timeout: Duration) -> TargetClient {
     let source = w.ctx.loopback_sources.then(next_extra_source);
-    match TargetClient::new(timeout, source) {
+    match TargetClient::new(&w.ctx.target, timeout, source) {
         Ok(c) => c,
         Err(e) => harness(w, e).await,
     }
