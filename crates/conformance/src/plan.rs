@@ -103,7 +103,8 @@ pub struct Requirements {
     pub profile: Profile,
     /// Whether the issuer has a legacy HS256 secret.
     pub issuer_has_secret: bool,
-    /// Whether the target is on loopback.
+    /// Whether the target is on loopback and each scenario can send from its own
+    /// 127.0.x.y source address.
     pub loopback: bool,
     /// Whether `@slow` scenarios run.
     pub slow: bool,
@@ -157,7 +158,7 @@ impl Requirements {
                     "the boundary scenarios need the implementation's leeway: pass --profile declaring leeway_seconds",
                 ),
                 "needs-loopback" => (!self.loopback)
-                    .then_some("the target is not on a loopback address"),
+                    .then_some("needs its own 127.0.x.y source address per scenario: the target is not on IPv4 loopback, or this system does not route 127.0.x.y"),
                 "slow" => (!self.slow).then_some("@slow (run with --slow)"),
                 // A strict reading where the contract leaves latitude: a correct but lenient
                 // implementation fails it, so it must not fail a run unless asked for.

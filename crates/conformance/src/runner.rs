@@ -236,12 +236,30 @@ where
     res.issuer = Some(issuer);
 
     // 3. The plan (feature files parsed, requirements checked) before the implementation runs.
-    let loopback = match (&args.spawn, &args.target) {
+    let on_loopback = match (&args.spawn, &args.target) {
         (Some(_), _) => true,
         (None, Some(t)) => is_loopback(t),
         (None, None) => false,
     };
-    if !loopback && is_loopback(&endpoint.base_url) {
+    // Each scenario sends from its own 127.0.x.y address (per-IP limits must not leak between
+    // scenarios); that needs an IPv4 loopback target and a system that routes all of 127/8
+    // (Linux does; macOS only has 127.0.0.1 unless aliases are added).
+    let ipv4_target = args.spawn.is_some() || args.target.as_ref().is_some_and(is_ipv4_loopback);
+    let loopback = on_loopback && ipv4_target && distinct_loopback_sources_available();
+    if on_loopback && !loopback {
+        eprintln!(
+            "xauth-conformance: warning: scenarios cannot each send from their own 127.0.x.y \
+             address here ({}): the @needs-loopback scenarios are skipped, and every scenario \
+             shares one client address, so a per-IP rate limit sees the whole run (raise it or \
+             declare rate_limit.ip.enabled = false for this run)",
+            if ipv4_target {
+                "this system does not route 127.0.1.1; on macOS add loopback aliases"
+            } else {
+                "the target is not an IPv4 loopback address"
+            }
+        );
+    }
+    if !on_loopback && is_loopback(&endpoint.base_url) {
         eprintln!(
             "xauth-conformance: warning: the target {} is not on this machine but the issuer is \
              at {}: the target cannot fetch its JWKS unless it runs here too (point --issuer at \
@@ -548,6 +566,20 @@ pub fn is_loopback(u: &url::Url) -> bool {
     }
 }
 
+/// Whether a URL's host is an IPv4 loopback address or `localhost`.
+fn is_ipv4_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        _ => false,
+    }
+}
+
+/// Whether this system lets a socket bind 127.0.x.y addresses other than 127.0.0.1.
+pub fn distinct_loopback_sources_available() -> bool {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::new(127, 0, 1, 1), 0)).is_ok()
+}
+
 fn join(base: &url::Url, path: &str) -> url::Url {
     let mut u = base.clone();
     u.set_path(&format!("{}{}", base.path().trim_end_matches('/'), path));
@@ -619,3 +651,26 @@ pub mod selftest {
 /// The World used when no scenario steps are linked in: it knows only the self-test steps.
 #[derive(Debug, Default, cucumber::World)]
 pub struct RunnerWorld;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        let u = |s: &str| s.parse::<url::Url>().unwrap();
+        assert!(is_loopback(&u("http://127.0.0.1:1/")));
+        assert!(is_loopback(&u("http://[::1]:1/")));
+        assert!(is_loopback(&u("http://LOCALHOST:1/")));
+        assert!(!is_loopback(&u("http://10.0.0.1:1/")));
+        assert!(is_ipv4_loopback(&u("http://127.0.0.9:1/")));
+        assert!(is_ipv4_loopback(&u("http://localhost:1/")));
+        assert!(!is_ipv4_loopback(&u("http://[::1]:1/")));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_routes_all_of_127_8() {
+        assert!(distinct_loopback_sources_available());
+    }
+}
