@@ -2,6 +2,7 @@
 //! proxy, rate limiting and expiry over time (`features/key_rotation.feature`, …).
 //!
 //! * `jwks`: key rotation and JWKS faults (issuer keys, fault injection, fetch counters);
+//! * `jwks_entries`: unusable JWKS entries and two keys under one kid (extra JWKS entries);
 //! * `refresh`: the password and refresh grants through the implementation's auth proxy;
 //! * `rate_limit`: bursts, `Retry-After`, other subjects, forged victims;
 //! * `expiry`: a token that expires while the scenario watches.
@@ -15,6 +16,7 @@
 
 pub mod expiry;
 pub mod jwks;
+pub mod jwks_entries;
 pub mod rate_limit;
 pub mod refresh;
 
@@ -126,6 +128,10 @@ pub async fn restore_shared_state(w: &XauthWorld) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     w.issuer
         .set_clock_offset(0)
+        .await
+        .map_err(|e| e.to_string())?;
+    w.issuer
+        .clear_extra_jwks()
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
