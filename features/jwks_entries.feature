@@ -23,11 +23,11 @@ Feature: JWKS entries: unusable keys are ignored, the other keys keep working, a
     configured legacy secret (RFC 8725 §3.1, attacks.md A45; jose refuses symmetric JWKS keys).
   The @strict rows are readings that correct libraries differ on, with the issuer as the only
   party able to publish such an entry:
-  - RSA keys under 2048 bits: RFC 7518 §3.3 says a key of 2048 bits or more MUST be used, and
-    jose enforces it, but PyJWT and golang-jwt verify with smaller keys;
+  - RSA keys under 2048 bits: RFC 7518 §3.3 says a key of 2048 bits or more MUST be used;
+    jose enforces it, PyJWT verifies with a 1024-bit key;
   - RSA with public exponent 1 (the "signature" is the padded digest itself, so anyone can make
-    one): RFC 8017 §3.1 requires 3 <= e, Go and pyca/cryptography refuse such keys, but
-    OpenSSL-based verifiers do not always check;
+    one): RFC 8017 §3.1 requires 3 <= e and pyca/cryptography (PyJWT) refuses such keys, but
+    jose on Node.js (OpenSSL) accepts the token;
   - "key_ops" without "verify": RFC 7517 §4.3 makes honouring "key_ops" optional (jose checks
     it, PyJWT does not);
   - an EC public key that also carries its private "d": the signature is genuine; jose takes
@@ -83,8 +83,9 @@ Feature: JWKS entries: unusable keys are ignored, the other keys keep working, a
 
   @A43 @P1 @strict @timeout(5m)
   Scenario: A token signed by the second of two keys published under one kid is never accepted (strict: the ambiguous key set is refused)
-    attacks.md A43 expects the ambiguous key set refused (Wycheproof's DuplicateKid case); jose
-    tries each matching key and accepts, first-match libraries refuse this token by accident.
+    attacks.md A43 expects the ambiguous key set refused (Wycheproof's DuplicateKid case). jose
+    refuses a kid that matches several keys unless the application tries each candidate itself,
+    first-match libraries refuse this token by accident, try-each ones accept it.
     Given the issuer's JWKS also publishes two different ES256 keys under one fresh kid, then a usable ES256 control key
     When I send tokens signed by the second key of the shared kid for two declared cooldowns plus the margin
     Then none of them was accepted, and the last one was answered 401 UNAUTHENTICATED

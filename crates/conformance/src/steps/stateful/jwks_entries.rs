@@ -29,7 +29,7 @@ enum Signer {
     /// ECDSA P-256 (raw `r‖s`).
     Es256(p256::ecdsa::SigningKey),
     /// RSASSA-PKCS1-v1_5 with SHA-256.
-    Rs256(rsa::RsaPrivateKey),
+    Rs256(Box<rsa::RsaPrivateKey>),
     /// RSA with public exponent 1: `s^1 mod n = s`, so the "signature" is the PKCS#1 v1.5
     /// encoded message itself, `len` bytes long (anyone can make it).
     RsaExponentOne { len: usize },
@@ -53,7 +53,7 @@ impl Signer {
                 Ok(sig.to_bytes().to_vec())
             }
             Signer::Rs256(key) => {
-                let key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+                let key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**key).clone());
                 let sig: rsa::pkcs1v15::Signature = rsa::signature::Signer::sign(&key, input);
                 Ok(rsa::signature::SignatureEncoding::to_vec(&sig))
             }
@@ -193,7 +193,7 @@ async fn unusable_entry(entry: &str) -> Result<(String, Value, Signer), String> 
                 "n": b64::encode(key.n().to_bytes_be()),
                 "e": b64::encode(key.e().to_bytes_be()),
             });
-            (jwk, Signer::Rs256(key))
+            (jwk, Signer::Rs256(Box::new(key)))
         }
         "an RSA key with public exponent 1" => {
             let n = modulus_2048().await?;
