@@ -1,5 +1,6 @@
 //! A typed client for the issuer's control API (`/_control/v1`, see ARCHITECTURE.md): keys,
-//! minting, counters, JWKS faults and the clock. Any issuer implementing the contract works.
+//! minting, counters, JWKS faults, extra JWKS entries and the clock. Any issuer implementing
+//! the contract works.
 
 use std::time::Duration;
 
@@ -283,6 +284,22 @@ impl IssuerClient {
             .map(|_| ())
     }
 
+    /// `PUT /jwks/extra`: publishes `keys` (JWK objects, as given) after the issuer's own keys
+    /// in its JWKS, replacing earlier extras.
+    pub async fn set_extra_jwks(&self, keys: &[Value]) -> Result<(), ControlError> {
+        let body = serde_json::json!({ "keys": keys });
+        self.call(reqwest::Method::PUT, "/jwks/extra", Some(&body))
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE /jwks/extra`: the JWKS holds the issuer's own keys only again.
+    pub async fn clear_extra_jwks(&self) -> Result<(), ControlError> {
+        self.call(reqwest::Method::DELETE, "/jwks/extra", None::<&()>)
+            .await
+            .map(|_| ())
+    }
+
     /// `GET /clock`.
     pub async fn clock(&self) -> Result<ClockState, ControlError> {
         self.json(reqwest::Method::GET, "/clock", None::<&()>).await
@@ -376,6 +393,33 @@ mod tests {
         assert!(jws.header_text().unwrap().ends_with("} trailing"));
         assert_eq!(jws.payload_text().unwrap(), "[[[]]]");
         assert_eq!(jws.signature_bytes().unwrap().len(), 64);
+    }
+
+    #[tokio::test]
+    async fn extra_jwks_are_published_after_the_issuers_keys_and_cleared() {
+        let (issuer, c) = client().await;
+        let own = c.keys().await.unwrap().len();
+        let extra = serde_json::json!({"kty": "EC", "kid": "extra-1", "crv": "P-256"});
+        c.set_extra_jwks(std::slice::from_ref(&extra))
+            .await
+            .unwrap();
+        let jwks = || async {
+            let body = reqwest::get(issuer.info().jwks_url).await.unwrap();
+            body.json::<Value>().await.unwrap()["keys"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let keys = jwks().await;
+        assert_eq!(keys.len(), own + 1);
+        assert_eq!(keys[own], extra);
+        c.clear_extra_jwks().await.unwrap();
+        assert_eq!(jwks().await.len(), own);
+        let too_many = vec![extra; 33];
+        match c.set_extra_jwks(&too_many).await {
+            Err(ControlError::Status { status: 400, .. }) => {}
+            other => panic!("expected 400, got {other:?}"),
+        }
     }
 
     #[tokio::test]

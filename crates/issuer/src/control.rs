@@ -69,6 +69,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/keys/{kid}/revoke", post(revoke))
         .route("/keys/{kid}/standby", post(standby_key))
         .route("/mint", post(mint))
+        .route(
+            "/jwks/extra",
+            get(get_extra_jwks)
+                .put(set_extra_jwks)
+                .delete(clear_extra_jwks),
+        )
         .route("/counters", get(counters))
         .route("/counters/reset", post(reset_counters))
         .route("/faults", get(list_faults).delete(clear_all_faults))
@@ -220,6 +226,35 @@ async fn mint(State(state): State<AppState>, bytes: Bytes) -> Result<Response, A
         )),
         Err(MintError::Signing(e)) => Err(key_error(e)),
     }
+}
+
+/// `PUT /jwks/extra` body and `GET /jwks/extra` answer: JWK objects published after the
+/// issuer's own keys, as given (at most [`crate::jwks::MAX_EXTRA_JWKS`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraJwks {
+    pub keys: Vec<serde_json::Value>,
+}
+
+async fn get_extra_jwks(State(state): State<AppState>) -> Response {
+    let keys = state.keys.extra_jwks();
+    axum::Json(ExtraJwks { keys }).into_response()
+}
+
+async fn set_extra_jwks(State(state): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+    let request: ExtraJwks = required_body(&bytes)?;
+    crate::jwks::validate_extra_jwks(&request.keys)
+        .map_err(|m| ApiError::bad_request("validation_failed", m))?;
+    state.keys.set_extra_jwks(request.keys).map_err(key_error)?;
+    Ok(axum::Json(ExtraJwks {
+        keys: state.keys.extra_jwks(),
+    })
+    .into_response())
+}
+
+async fn clear_extra_jwks(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    state.keys.set_extra_jwks(Vec::new()).map_err(key_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn counters(State(state): State<AppState>) -> Response {

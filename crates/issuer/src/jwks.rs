@@ -1,7 +1,8 @@
 //! `GET /auth/v1/.well-known/jwks.json` and `GET /auth/v1/.well-known/openid-configuration`.
 //!
 //! The JWKS body is pre-serialized by the [`KeyStore`](crate::keys::KeyStore) whenever the key
-//! set changes; a request clones a `Bytes` handle. Both routes send
+//! set or its extra entries (control API `/jwks/extra`: arbitrary JWK objects published after
+//! the issuer's own keys) change; a request clones a `Bytes` handle. Both routes send
 //! `Cache-Control: public, max-age=<jwks_max_age>` like GoTrue (600 by default).
 
 use axum::body::Body;
@@ -9,11 +10,29 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::faults::{self, FaultRoute};
 use crate::server::ConnectionKill;
 use crate::state::AppState;
+
+/// Most extra JWK entries the control API publishes (`PUT /_control/v1/jwks/extra`).
+pub const MAX_EXTRA_JWKS: usize = 32;
+
+/// Checks a list of extra JWK entries: at most [`MAX_EXTRA_JWKS`], each a JSON object (its
+/// members are published as given, so tests can serve keys that are unusable on purpose).
+pub fn validate_extra_jwks(keys: &[Value]) -> Result<(), String> {
+    if keys.len() > MAX_EXTRA_JWKS {
+        return Err(format!(
+            "at most {MAX_EXTRA_JWKS} extra JWK entries (got {})",
+            keys.len()
+        ));
+    }
+    if let Some(i) = keys.iter().position(|k| !k.is_object()) {
+        return Err(format!("keys[{i}] must be a JSON object"));
+    }
+    Ok(())
+}
 
 pub use crate::faults::MALFORMED_JWKS_BODY;
 

@@ -484,11 +484,14 @@ struct Entry {
 struct Snapshot {
     entries: Vec<Entry>,
     current: Arc<SigningKey>,
+    /// Arbitrary JWK entries published after the issuer's own keys (control API
+    /// `/jwks/extra`); never persisted.
+    extras: Arc<[Value]>,
     jwks: Bytes,
 }
 
 impl Snapshot {
-    fn build(entries: Vec<Entry>) -> Result<Self, KeyError> {
+    fn build(entries: Vec<Entry>, extras: Arc<[Value]>) -> Result<Self, KeyError> {
         let current = entries
             .iter()
             .find(|e| e.state == KeyState::Current)
@@ -498,12 +501,14 @@ impl Snapshot {
             .iter()
             .filter(|e| e.state != KeyState::Revoked)
             .map(|e| &e.key.public_jwk)
+            .chain(extras.iter())
             .collect();
         let jwks = serde_json::to_vec(&json!({ "keys": published }))
             .map_err(|e| KeyError::Persist(std::io::Error::other(e)))?;
         Ok(Self {
             entries,
             current,
+            extras,
             jwks: Bytes::from(jwks),
         })
     }
@@ -671,7 +676,7 @@ impl KeyStore {
         persist_path: Option<PathBuf>,
         ready: bool,
     ) -> Result<Self, KeyError> {
-        let snapshot = Snapshot::build(entries)?;
+        let snapshot = Snapshot::build(entries, Arc::from(Vec::new()))?;
         Ok(Self {
             snapshot: RwLock::new(Arc::new(snapshot)),
             writer: Mutex::new(()),
@@ -741,6 +746,22 @@ impl KeyStore {
     /// The pre-serialized JWKS body (`{"keys":[…]}`, public members only, revoked keys left out).
     pub fn jwks_body(&self) -> Bytes {
         self.snapshot.read().jwks.clone()
+    }
+
+    /// The extra JWK entries published after the issuer's own keys (empty by default).
+    pub fn extra_jwks(&self) -> Vec<Value> {
+        self.snapshot.read().extras.to_vec()
+    }
+
+    /// Replaces the extra JWK entries published after the issuer's own keys (an empty list
+    /// clears them) and re-serializes the JWKS body. Key changes keep them; they are never
+    /// persisted. Callers bound them first ([`crate::jwks::validate_extra_jwks`]).
+    pub fn set_extra_jwks(&self, extras: Vec<Value>) -> Result<(), KeyError> {
+        let _writer = self.writer.lock();
+        let entries = self.snap().entries.clone();
+        let snapshot = Arc::new(Snapshot::build(entries, Arc::from(extras))?);
+        *self.snapshot.write() = snapshot;
+        Ok(())
     }
 
     /// Every key with its state, oldest first.
@@ -872,13 +893,14 @@ impl KeyStore {
         f: impl FnOnce(&mut Vec<Entry>) -> Result<usize, KeyError>,
     ) -> Result<KeyInfo, KeyError> {
         let _writer = self.writer.lock();
-        let mut entries = self.snap().entries.clone();
+        let before = self.snap();
+        let mut entries = before.entries.clone();
         let index = f(&mut entries)?;
         let info = entries
             .get(index)
             .map(info_of)
             .ok_or(KeyError::Generation)?;
-        let snapshot = Arc::new(Snapshot::build(entries)?);
+        let snapshot = Arc::new(Snapshot::build(entries, before.extras.clone())?);
         self.persist(&snapshot)?;
         *self.snapshot.write() = snapshot;
         Ok(info)

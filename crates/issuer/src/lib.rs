@@ -3,8 +3,8 @@
 //! It serves GoTrue's HTTP contract under `/auth/v1` (password and refresh grants, signup, user,
 //! logout, settings, health, admin users, JWKS, OpenID configuration) with an ES256 signing key,
 //! an RS256 standby key and the Supabase CLI's legacy HS256 secret, and adds a control API under
-//! `/_control/v1` for what GoTrue lacks in tests: key rotation, JWKS fault injection, counters,
-//! a clock offset and minting arbitrary tokens. The same operations exist on [`IssuerHandle`].
+//! `/_control/v1` for what GoTrue lacks in tests: key rotation, JWKS fault injection, extra
+//! (deliberately unusable) JWK entries, counters, a clock offset and minting arbitrary tokens. The same operations exist on [`IssuerHandle`].
 //!
 //! Start-up and readiness: the issuer is ready (`GET /auth/v1/health` 200) as soon as it
 //! listens, in a few milliseconds. The ES256 current key is made synchronously from an
@@ -428,6 +428,37 @@ impl IssuerHandle {
     /// Publishes a previous or revoked key again as standby.
     pub async fn standby(&self, kid: &str) -> Result<KeyInfo, KeyError> {
         self.state.keys.standby(kid).await
+    }
+
+    /// Publishes `keys` (JWK objects, as given) after the issuer's own keys in the JWKS,
+    /// replacing earlier extras; key changes keep them. At most
+    /// [`jwks::MAX_EXTRA_JWKS`] objects, else [`IssuerError::Config`]. Tests use it to serve
+    /// deliberately unusable or ambiguous entries (`PUT /_control/v1/jwks/extra` over HTTP).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = xauth_issuer::Issuer::builder().port(0).spawn().await?;
+    /// let own = issuer.keys().await.len();
+    /// issuer.set_extra_jwks(vec![serde_json::json!({"kty": "oct", "kid": "k", "k": "c2VjcmV0"})])?;
+    /// let jwks: serde_json::Value = serde_json::from_slice(&issuer.state().keys.jwks_body())?;
+    /// assert_eq!(jwks["keys"][own]["kid"], "k");
+    /// issuer.clear_extra_jwks();
+    /// # Ok(()) }
+    /// ```
+    pub fn set_extra_jwks(&self, keys: Vec<serde_json::Value>) -> Result<(), IssuerError> {
+        jwks::validate_extra_jwks(&keys).map_err(IssuerError::Config)?;
+        self.state
+            .keys
+            .set_extra_jwks(keys)
+            .map_err(|e| IssuerError::Config(e.to_string()))
+    }
+
+    /// Removes the extra JWK entries.
+    pub fn clear_extra_jwks(&self) {
+        if let Err(e) = self.state.keys.set_extra_jwks(Vec::new()) {
+            tracing::error!(error = %e, "clearing the extra JWK entries failed");
+        }
     }
 
     /// Mints a token (see [`MintRequest`]). Waits for nothing: call [`keys`](Self::keys) first

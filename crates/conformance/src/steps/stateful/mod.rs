@@ -2,6 +2,7 @@
 //! proxy, rate limiting and expiry over time (`features/key_rotation.feature`, …).
 //!
 //! * `jwks`: key rotation and JWKS faults (issuer keys, fault injection, fetch counters);
+//! * `jwks_entries`: unusable JWKS entries and two keys under one kid (extra JWKS entries);
 //! * `refresh`: the password and refresh grants through the implementation's auth proxy;
 //! * `outage`: the auth proxy while the issuer's token endpoint is down or hangs;
 //! * `rate_limit`: bursts, `Retry-After`, other subjects, forged victims;
@@ -16,6 +17,7 @@
 
 pub mod expiry;
 pub mod jwks;
+pub mod jwks_entries;
 pub mod outage;
 pub mod rate_limit;
 pub mod refresh;
@@ -120,11 +122,16 @@ pub fn update<R>(w: &XauthWorld, f: impl FnOnce(&mut Scratch) -> R) -> R {
     f(table.entry(w.subject.clone()).or_default())
 }
 
-/// Clears the issuer's faults (JWKS and token endpoint) and its clock offset.
+/// Clears the issuer's faults (JWKS and token endpoint), its clock offset and any extra JWKS
+/// entries.
 pub async fn restore_shared_state(w: &XauthWorld) -> Result<(), String> {
     w.issuer.clear_faults().await.map_err(|e| e.to_string())?;
     w.issuer
         .set_clock_offset(0)
+        .await
+        .map_err(|e| e.to_string())?;
+    w.issuer
+        .clear_extra_jwks()
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
