@@ -19,12 +19,14 @@ fn list_defects_prints_every_name_with_a_description() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 24, "{text}");
+    assert_eq!(lines.len(), 26, "{text}");
     for name in [
         "alg-none",
         "jwks-no-cache",
         "garbage-500",
         "proxy-drops-body",
+        "proxy-no-timeout",
+        "proxy-down-500",
     ] {
         let line = lines.iter().find(|l| l.starts_with(name)).unwrap();
         assert!(line.split_whitespace().count() > 3, "{line}");
