@@ -3,7 +3,10 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
   The implementation's auth proxy (the profile's routes.auth_proxy) takes a Supabase client's
   token requests, POST <proxy>?grant_type=password|refresh_token with the apikey and
   Authorization headers supabase-js sends, forwards them to the issuer's /auth/v1/token and
-  relays GoTrue's answers unchanged: success bodies, and error status, body and x-sb-error-code.
+  relays GoTrue's answers unchanged: success bodies, and error status, body, x-sb-error-code and
+  X-Supabase-Api-Version (auth-js sends X-Supabase-Api-Version: 2024-01-01 and reads an error's
+  code from the body's "code" only when the answer carries that header back; without it,
+  AuthApiError.code is undefined).
   The access tokens it hands out are GoTrue's own, so they work on the protected route, and
   401 TOKEN_EXPIRED keeps its promise that refreshing the session helps (attacks.md A25).
   Users are created through the issuer's admin API with a confirmed email. Token lifetimes are
@@ -63,7 +66,7 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
     Given a confirmed user with a password, created through the issuer's admin API
     When I sign in through the auth proxy with a wrong password <version>
     And I send the same request to the issuer directly
-    Then both answers are GoTrue's 400 invalid_credentials with the same body and x-sb-error-code
+    Then both answers are GoTrue's 400 invalid_credentials with the same body, x-sb-error-code and X-Supabase-Api-Version
 
     Examples:
       | version                                |
@@ -74,7 +77,7 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
   Scenario: An unknown refresh token gets GoTrue's 400 refresh_token_not_found unchanged
     When I refresh through the auth proxy with an unknown refresh token
     And I send the same request to the issuer directly
-    Then both answers are GoTrue's 400 refresh_token_not_found with the same body and x-sb-error-code
+    Then both answers are GoTrue's 400 refresh_token_not_found with the same body, x-sb-error-code and X-Supabase-Api-Version
 
   @A25 @P1 @serial @timeout(1m)
   Scenario: While the auth server drops every connection, the auth proxy answers 502 or 504, tokens keep working, and sessions resume once it is back
