@@ -174,6 +174,26 @@ test('signOut revokes the session: its refresh token is not found afterwards', a
   assert.equal(refresh.error.code, 'refresh_token_not_found');
 });
 
+test('updateUser changes metadata and password; the same password again is AuthApiError same_password', async () => {
+  const supabase = client();
+  const { email, password } = await newUser();
+  assert.equal((await supabase.auth.signInWithPassword({ email, password })).error, null);
+  const meta = await supabase.auth.updateUser({ data: { plan: 'pro' } });
+  assert.equal(meta.error, null);
+  assert.equal(meta.data.user.user_metadata.plan, 'pro');
+  const newPassword = `${password}-changed`;
+  const changed = await supabase.auth.updateUser({ password: newPassword });
+  assert.equal(changed.error, null);
+  const again = await supabase.auth.updateUser({ password: newPassword });
+  assert.ok(again.error instanceof AuthApiError, `got ${again.error}`);
+  assert.equal(again.error.code, 'same_password');
+  const old = await client().auth.signInWithPassword({ email, password });
+  assert.equal(old.error?.code, 'invalid_credentials');
+  const fresh = await client().auth.signInWithPassword({ email, password: newPassword });
+  assert.equal(fresh.error, null);
+  assert.equal(fresh.data.user.user_metadata.plan, 'pro');
+});
+
 test('getUser with a signed-out session is AuthSessionMissingError, as auth-js expects', async () => {
   const supabase = client();
   const { email, password } = await newUser();

@@ -1,4 +1,4 @@
-//! `GET /user`, `POST /logout`, `POST /signup`, `GET /settings`, `GET /health`.
+//! `GET /user`, `PUT /user`, `POST /logout`, `POST /signup`, `GET /settings`, `GET /health`.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::auth::{authenticate, claims_audience, request_aud};
 use super::errors::ApiError;
 use super::extract::{ApiKey, JsonBody};
-use super::store::{LogoutScope, check_password_strength, validate_email};
+use super::store::{LogoutScope, UserUpdate, check_password_strength, validate_email};
 use super::token::session_response;
 use crate::state::AppState;
 
@@ -31,6 +31,69 @@ pub async fn get_user(
         ));
     }
     Ok(axum::Json(auth.user.to_json()).into_response())
+}
+
+/// Body of `PUT /user` (GoTrue's `UserUpdateParams`; `nonce`, `channel` and the PKCE fields
+/// are accepted and ignored: the mock never asks for reauthentication or sends mail).
+#[derive(Debug, Default, Deserialize)]
+pub struct UserUpdateParams {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    data: Option<Map<String, Value>>,
+    #[serde(default)]
+    app_metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    phone: String,
+}
+
+/// `PUT /user`: updates the bearer's own user and answers the User object. A new password
+/// signs out the user's other sessions; an email change is recorded as pending (`new_email`,
+/// `email_change_sent_at`) because GoTrue confirms it by mail; `app_metadata` needs an admin
+/// (403 `not_admin`); a phone change is refused (422 `phone_provider_disabled`: the mock has
+/// no SMS provider).
+pub async fn update_user(
+    _key: ApiKey,
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    use axum::extract::FromRequest;
+    // Authentication first, then the body, as GoTrue's middleware chain does.
+    let auth = authenticate(&state, request.headers())?;
+    let JsonBody(params) = JsonBody::<UserUpdateParams>::from_request(request, &state).await?;
+    let email = if params.email.is_empty() {
+        None
+    } else {
+        Some(validate_email(&params.email)?)
+    };
+    if !params.phone.is_empty() && params.phone != auth.user.phone {
+        return Err(ApiError::unprocessable(
+            "phone_provider_disabled",
+            "Phone logins are disabled",
+        ));
+    }
+    if let Some(password) = &params.password {
+        check_password_strength(password)?;
+    }
+    if params.app_metadata.is_some() {
+        return Err(ApiError::forbidden(
+            "not_admin",
+            "Updating app_metadata requires admin privileges",
+        ));
+    }
+    let user = state.auth.update_user(
+        auth.user.id,
+        auth.session_id,
+        UserUpdate {
+            email,
+            password: params.password,
+            data: params.data,
+        },
+        state.clock.now(),
+    )?;
+    Ok(axum::Json(user.to_json()).into_response())
 }
 
 /// `POST /logout?scope=global|local|others`: 204 with an empty body.

@@ -84,7 +84,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/token", post(token::token))
         .route("/signup", post(handlers::signup))
-        .route("/user", get(handlers::get_user))
+        .route("/user", get(handlers::get_user).put(handlers::update_user))
         .route("/logout", post(handlers::logout))
         .route("/settings", get(handlers::settings))
         .route("/health", get(handlers::health))

@@ -156,6 +156,12 @@ pub struct UserRecord {
     pub updated_at: DateTime<Utc>,
     pub banned_until: Option<DateTime<Utc>>,
     pub is_anonymous: bool,
+    /// A requested email change awaiting confirmation (`PUT /user`), GoTrue's `email_change`.
+    #[serde(default)]
+    pub email_change: String,
+    /// When that change was requested.
+    #[serde(default)]
+    pub email_change_sent_at: Option<DateTime<Utc>>,
 }
 
 impl UserRecord {
@@ -185,6 +191,19 @@ impl UserRecord {
             updated_at: now,
             banned_until: None,
             is_anonymous: false,
+            email_change: String::new(),
+            email_change_sent_at: None,
+        }
+    }
+
+    /// GoTrue's `UpdateUserMetaData`: each key of `updates` is set, or removed when null.
+    pub fn merge_user_metadata(&mut self, updates: Map<String, Value>) {
+        for (key, value) in updates {
+            if value.is_null() {
+                self.user_metadata.remove(&key);
+            } else {
+                self.user_metadata.insert(key, value);
+            }
         }
     }
 
@@ -261,6 +280,8 @@ impl UserRecord {
             phone: &self.phone,
             phone_confirmed_at: self.phone_confirmed_at,
             confirmed_at,
+            new_email: (!self.email_change.is_empty()).then_some(self.email_change.as_str()),
+            email_change_sent_at: self.email_change_sent_at,
             last_sign_in_at: self.last_sign_in_at,
             app_metadata: &self.app_metadata,
             user_metadata: &self.user_metadata,
@@ -331,6 +352,13 @@ pub struct UserJson<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_email: Option<&'a str>,
+    #[serde(
+        serialize_with = "ts_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email_change_sent_at: Option<DateTime<Utc>>,
     #[serde(
         serialize_with = "ts_serde::option",
         skip_serializing_if = "Option::is_none"

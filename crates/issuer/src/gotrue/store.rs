@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use super::errors::ApiError;
 use super::models::{
-    AmrEntry, RefreshTokenRecord, SessionRecord, UserRecord, db_time, new_refresh_token,
+    AmrEntry, PasswordHash, RefreshTokenRecord, SessionRecord, UserRecord, db_time,
+    new_refresh_token,
 };
 use crate::config::IssuerConfig;
 
@@ -97,6 +98,17 @@ pub enum LogoutScope {
     Global,
     Local,
     Others,
+}
+
+/// What `PUT /user` changes (already validated by the handler).
+#[derive(Debug, Default, Clone)]
+pub struct UserUpdate {
+    /// A new email address (lowercased); a change is recorded as pending (`new_email`).
+    pub email: Option<String>,
+    /// A new password (strength already checked).
+    pub password: Option<String>,
+    /// `user_metadata` updates (null removes a key).
+    pub data: Option<Map<String, Value>>,
 }
 
 /// Fields an admin may set when creating a user.
@@ -632,6 +644,82 @@ impl AuthStore {
             }
         }
         self.save();
+    }
+
+    /// `PUT /user`, in GoTrue's order: a taken email is 422 `email_exists`, the current
+    /// password again is 422 `same_password`; a new password signs out every other session of
+    /// the user (all of them without `session_id`); an email change waits for confirmation.
+    pub fn update_user(
+        &self,
+        user_id: Uuid,
+        session_id: Option<Uuid>,
+        update: UserUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<UserRecord, ApiError> {
+        let now = db_time(now);
+        let user = {
+            let mut inner = self.inner.lock();
+            let Some(current) = inner.users.get(&user_id).cloned() else {
+                return Err(ApiError::forbidden(
+                    "user_not_found",
+                    "User from sub claim in JWT does not exist",
+                ));
+            };
+            let new_email = update.email.filter(|e| *e != current.email);
+            if let Some(email) = &new_email
+                && inner
+                    .find_user(&Login::Email(email), &current.aud)
+                    .is_some_and(|other| other != user_id)
+            {
+                return Err(ApiError::unprocessable(
+                    "email_exists",
+                    "A user with this email address has already been registered",
+                ));
+            }
+            if let Some(password) = &update.password
+                && !password.is_empty()
+                && current
+                    .password
+                    .as_ref()
+                    .is_some_and(|h| h.verify(password))
+            {
+                return Err(ApiError::unprocessable(
+                    "same_password",
+                    "New password should be different from the old password.",
+                ));
+            }
+            if update.password.is_some() {
+                let others: Vec<Uuid> = inner
+                    .sessions
+                    .values()
+                    .filter(|s| s.user_id == user_id && Some(s.id) != session_id)
+                    .map(|s| s.id)
+                    .collect();
+                for id in others {
+                    inner.delete_session(id);
+                }
+            }
+            let Some(user) = inner.users.get_mut(&user_id) else {
+                return Err(ApiError::forbidden(
+                    "user_not_found",
+                    "User from sub claim in JWT does not exist",
+                ));
+            };
+            if let Some(password) = &update.password {
+                user.password = (!password.is_empty()).then(|| PasswordHash::new(password));
+            }
+            if let Some(data) = update.data {
+                user.merge_user_metadata(data);
+            }
+            if let Some(email) = new_email {
+                user.email_change = email;
+                user.email_change_sent_at = Some(now);
+            }
+            user.updated_at = now;
+            user.clone()
+        };
+        self.save();
+        Ok(user)
     }
 
     /// `POST /signup` with auto-confirm: a new confirmed user and a session.
