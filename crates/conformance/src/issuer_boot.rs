@@ -119,7 +119,7 @@ pub async fn attach(
         url: info_url.clone(),
         cause,
     };
-    let client = reqwest::Client::builder()
+    let client = crate::http::client_builder_for(&base_url)
         .timeout(timeout)
         .no_proxy()
         .build()

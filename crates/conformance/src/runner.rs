@@ -587,7 +587,7 @@ fn join(base: &url::Url, path: &str) -> url::Url {
 }
 
 async fn check_reachable(url: &url::Url, timeout: Duration) -> Result<(), SetupError> {
-    let client = reqwest::Client::builder()
+    let client = crate::http::client_builder_for(url)
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

@@ -178,13 +178,7 @@ async fn fault_until_cleared_and_replacement() {
         run.http.get(run.jwks_url()).send().await.unwrap().status(),
         429
     );
-    let resp = run
-        .http
-        .delete(run.url("/_control/v1/faults/jwks"))
-        .header("apikey", &run.service_key)
-        .send()
-        .await
-        .unwrap();
+    let resp = run.control_delete("/faults/jwks").await;
     assert_eq!(resp.status(), 204);
     assert_eq!(
         run.http.get(run.jwks_url()).send().await.unwrap().status(),

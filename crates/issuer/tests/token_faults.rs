@@ -53,13 +53,7 @@ async fn a_token_drop_fault_closes_the_connection_and_leaves_the_jwks_alone() {
     let faults = run.control_json("/faults").await;
     assert_eq!(faults["faults"]["token"]["kind"], "drop");
     assert_eq!(faults["faults"]["jwks"], Value::Null);
-    let resp = run
-        .http
-        .delete(run.url("/_control/v1/faults/token"))
-        .header("apikey", &run.service_key)
-        .send()
-        .await
-        .unwrap();
+    let resp = run.control_delete("/faults/token").await;
     assert_eq!(resp.status(), 204);
     assert_eq!(password_grant(&run, &run.http).await.unwrap().status(), 200);
 }
@@ -134,13 +128,7 @@ async fn clearing_all_faults_clears_every_route_and_unknown_routes_are_404() {
         )
         .await;
     assert_eq!(resp.status(), 204);
-    let resp = run
-        .http
-        .delete(run.url("/_control/v1/faults"))
-        .header("apikey", &run.service_key)
-        .send()
-        .await
-        .unwrap();
+    let resp = run.control_delete("/faults").await;
     assert_eq!(resp.status(), 204);
     assert_eq!(password_grant(&run, &run.http).await.unwrap().status(), 200);
     assert_eq!(

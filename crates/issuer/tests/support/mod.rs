@@ -73,6 +73,16 @@ impl Running {
         req.send().await.unwrap()
     }
 
+    /// DELETE on the control API with the service_role key.
+    pub async fn control_delete(&self, path: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(&format!("/_control/v1{path}")))
+            .header("apikey", &self.service_key)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn control_json(&self, path: &str) -> Value {
         let resp = self.control_get(path).await;
         assert_eq!(resp.status(), 200, "GET {path}");
