@@ -11,7 +11,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use xauth_verifier::axum::bearer_token;
 use xauth_verifier::{Claims, Outcome, Policy, Rejection};
 
 use crate::error::ApiError;
@@ -64,7 +63,7 @@ impl AppState {
         headers: &HeaderMap,
         policy: &Policy,
     ) -> Result<Granted, ApiError> {
-        let token = bearer_token(headers);
+        let token = self.defects.bearer_token(headers);
         let limiting = self.defects.rate_limiting();
         let mut charged_unverified = false;
 

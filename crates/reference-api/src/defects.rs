@@ -12,10 +12,13 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use xauth_verifier::Defect;
+use xauth_verifier::axum::bearer_token;
+use xauth_verifier::{Defect, Rejection};
 
 use crate::error::ApiError;
 
@@ -79,6 +82,9 @@ service_defects! {
     /// An unreachable auth server escapes as an internal error.
     ProxyDown500 => "proxy-down-500",
         "the token proxy answers 500 instead of 502/504 when the auth server cannot be reached";
+    /// Only the exact scheme `Bearer` is recognised.
+    SchemeCaseSensitive => "scheme-case-sensitive",
+        "the Authorization scheme is matched case-sensitively: bearer/BEARER with a valid token get 401";
 }
 
 impl fmt::Display for ServiceDefect {
@@ -111,6 +117,13 @@ fn verifier_description(d: Defect) -> &'static str {
         "jwks-fetch-once" => "the JWKS is fetched once and never refreshed",
         "jwks-no-cooldown" => "every unknown kid refetches the JWKS (no cooldown)",
         "jwks-no-cache" => "the JWKS is fetched for every token (no cache)",
+        "accept-missing-sub" => {
+            "a token without sub, or whose sub is not a non-empty string, is accepted"
+        }
+        "hs256-skips-iss" => "legacy HS256 tokens skip the iss check (ES256/RS256 keep it)",
+        "jwks-cooldown-per-kid" => {
+            "the JWKS refetch cooldown is per unknown kid: N distinct unknown kids cause N fetches"
+        }
         _ => "a seeded verifier defect",
     }
 }
@@ -234,6 +247,21 @@ impl Defects {
     }
 
     // ---- the service-side defect branches ------------------------------------------------
+
+    /// The request's bearer token: scheme `Bearer` in any case (RFC 7235 §2.1), or only the
+    /// exact `Bearer` under the defect.
+    pub(crate) fn bearer_token<'h>(&self, headers: &'h HeaderMap) -> Result<&'h str, Rejection> {
+        let token = bearer_token(headers)?;
+        if self.has(ServiceDefect::SchemeCaseSensitive)
+            && !headers
+                .get(AUTHORIZATION)
+                .is_some_and(|v| v.as_bytes().starts_with(b"Bearer "))
+        {
+            // SEEDED DEFECT scheme-case-sensitive: `bearer`/`BEARER` are not recognised.
+            return Err(Rejection::BadAuthorizationHeader);
+        }
+        Ok(token)
+    }
 
     /// Maps a `TOKEN_EXPIRED` answer.
     pub(crate) fn expired_error(&self) -> ApiError {
@@ -362,6 +390,10 @@ mod tests {
             "proxy-drops-body",
             "proxy-no-timeout",
             "proxy-down-500",
+            "accept-missing-sub",
+            "hs256-skips-iss",
+            "jwks-cooldown-per-kid",
+            "scheme-case-sensitive",
         ] {
             assert_eq!(names.iter().filter(|x| **x == n).count(), 1, "{n}");
         }
@@ -391,6 +423,18 @@ mod tests {
             d.proxied_body(Some("refresh_token"), Bytes::from_static(b"{}")),
             Bytes::from_static(b"{}")
         );
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            assert_eq!(
+                d.bearer_token(&auth(&format!("{scheme} a.b.c"))),
+                Ok("a.b.c")
+            );
+        }
+    }
+
+    fn auth(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, value.parse().unwrap());
+        h
     }
 
     #[test]
@@ -409,6 +453,17 @@ mod tests {
         assert!(
             !d.proxied_body(Some("password"), Bytes::from_static(b"{}"))
                 .is_empty()
+        );
+        assert_eq!(d.bearer_token(&auth("Bearer a.b.c")), Ok("a.b.c"));
+        for scheme in ["bearer", "BEARER", "bEaReR"] {
+            assert_eq!(
+                d.bearer_token(&auth(&format!("{scheme} a.b.c"))),
+                Err(Rejection::BadAuthorizationHeader)
+            );
+        }
+        assert_eq!(
+            d.bearer_token(&HeaderMap::new()),
+            Err(Rejection::MissingToken)
         );
     }
 }

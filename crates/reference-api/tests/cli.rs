@@ -19,10 +19,14 @@ fn list_defects_prints_every_name_with_a_description() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 26, "{text}");
+    assert_eq!(lines.len(), 30, "{text}");
     for name in [
         "alg-none",
         "jwks-no-cache",
+        "accept-missing-sub",
+        "hs256-skips-iss",
+        "jwks-cooldown-per-kid",
+        "scheme-case-sensitive",
         "garbage-500",
         "proxy-drops-body",
         "proxy-no-timeout",

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::*;
+use xauth_issuer::MintRequest;
 use xauth_reference::{Config, Defects};
 
 fn with(names: &'static [&'static str]) -> impl FnOnce(&mut Config) {
@@ -183,5 +184,159 @@ async fn without_defects_every_probe_is_answered_correctly() {
     let resp = env.get("/api/content", Some(&token)).await;
     assert_eq!(resp.status(), 429);
     assert!(resp.headers().get("retry-after").is_some());
+    env.shutdown().await;
+}
+
+/// `bearer`, `BEARER`: the scheme is case-insensitive (RFC 7235 §2.1).
+const OTHER_CASES: [&str; 3] = ["bearer", "BEARER", "bEaReR"];
+
+#[tokio::test]
+async fn scheme_case_sensitive() {
+    let env = start(with(&["scheme-case-sensitive"])).await;
+    let token = env.user_token();
+    for scheme in OTHER_CASES {
+        let resp = env
+            .get_with("/api/content", &format!("{scheme} {token}"))
+            .await;
+        let (status, code, _) = error_code(resp).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (401, "UNAUTHENTICATED"),
+            "{scheme}"
+        );
+    }
+    // The exact scheme still works.
+    assert_eq!(
+        env.get_with("/api/content", &format!("Bearer {token}"))
+            .await
+            .status(),
+        200
+    );
+    env.shutdown().await;
+}
+
+/// A valid ES256 token whose `sub` claim is `sub` (`null`: no `sub` at all).
+fn token_with_sub(env: &Env, sub: Value) -> String {
+    env.token(json!({ "sub": sub }))
+}
+
+#[tokio::test]
+async fn accept_missing_sub_is_passed_to_the_verifier() {
+    let env = start(with(&["accept-missing-sub"])).await;
+    for sub in [Value::Null, json!(""), json!(42)] {
+        let resp = env
+            .get("/api/content", Some(&token_with_sub(&env, sub.clone())))
+            .await;
+        assert_eq!(resp.status(), 200, "sub {sub}");
+    }
+    env.shutdown().await;
+}
+
+/// A valid legacy HS256 token with `iss` set to `iss` (`null`: no `iss` at all).
+fn hs256_with_iss(env: &Env, iss: Value) -> String {
+    env.hs256_token(json!({ "iss": iss }))
+}
+
+#[tokio::test]
+async fn hs256_skips_iss_is_passed_to_the_verifier() {
+    let env = start(with(&["hs256-skips-iss"])).await;
+    for iss in [Value::Null, json!("https://evil.example/auth/v1")] {
+        let resp = env
+            .get("/api/content", Some(&hs256_with_iss(&env, iss.clone())))
+            .await;
+        assert_eq!(resp.status(), 200, "HS256 with iss {iss}");
+    }
+    // ES256 and RS256 keep the iss check.
+    let evil = json!({"iss": "https://evil.example/auth/v1"});
+    let es = env.token(evil.clone());
+    let rs = env.rs256_token(evil).await;
+    for t in [es, rs] {
+        let (status, code, _) = error_code(env.get("/api/content", Some(&t)).await).await;
+        assert_eq!((status, code.as_str()), (401, "UNAUTHENTICATED"));
+    }
+    env.shutdown().await;
+}
+
+/// A valid ES256 token (current key) whose header names the unknown kid `kid`.
+fn unknown_kid(env: &Env, kid: &str) -> String {
+    env.mint(MintRequest {
+        header: Some(as_map(json!({ "kid": kid }))),
+        ..Default::default()
+    })
+}
+
+/// Warms the API's JWKS cache, then sends `n` tokens with distinct unknown kids and returns how
+/// many JWKS fetches the issuer saw meanwhile.
+async fn unknown_kid_flood(env: &Env, n: usize) -> u64 {
+    assert_eq!(
+        env.get("/api/content", Some(&env.user_token()))
+            .await
+            .status(),
+        200
+    );
+    env.issuer.reset_counters();
+    for i in 0..n {
+        let t = unknown_kid(env, &format!("flood-{i}"));
+        let (status, _, _) = error_code(env.get("/api/content", Some(&t)).await).await;
+        assert_eq!(status, 401);
+    }
+    env.issuer.counters().jwks_fetches
+}
+
+#[tokio::test]
+async fn jwks_cooldown_per_kid_is_passed_to_the_verifier() {
+    let env = start(with(&["jwks-cooldown-per-kid"])).await;
+    let fetches = unknown_kid_flood(&env, 12).await;
+    assert!(
+        fetches >= 12,
+        "one fetch per distinct unknown kid, got {fetches}"
+    );
+    // The same unknown kid again is within its own cooldown.
+    env.issuer.reset_counters();
+    for _ in 0..5 {
+        env.get("/api/content", Some(&unknown_kid(&env, "flood-0")))
+            .await;
+    }
+    assert_eq!(env.issuer.counters().jwks_fetches, 0);
+    env.shutdown().await;
+}
+
+/// The probes of the four defects above on a correct server: the correct answers.
+#[tokio::test]
+async fn without_defects_the_newer_probes_are_answered_correctly() {
+    let env = start(|_| {}).await;
+    let token = env.user_token();
+    for scheme in OTHER_CASES {
+        let resp = env
+            .get_with("/api/content", &format!("{scheme} {token}"))
+            .await;
+        assert_eq!(resp.status(), 200, "{scheme}");
+    }
+    for sub in [Value::Null, json!(""), json!(42)] {
+        let (status, code, _) = error_code(
+            env.get("/api/content", Some(&token_with_sub(&env, sub.clone())))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (401, "UNAUTHENTICATED"),
+            "sub {sub}"
+        );
+    }
+    for iss in [Value::Null, json!("https://evil.example/auth/v1")] {
+        let (status, code, _) = error_code(
+            env.get("/api/content", Some(&hs256_with_iss(&env, iss.clone())))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (401, "UNAUTHENTICATED"),
+            "iss {iss}"
+        );
+    }
+    let fetches = unknown_kid_flood(&env, 12).await;
+    assert!(fetches <= 1, "a global cooldown: got {fetches} fetches");
     env.shutdown().await;
 }

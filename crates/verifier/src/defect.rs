@@ -76,6 +76,13 @@ defects! {
     JwksNoCooldown => "jwks-no-cooldown",
     /// The JWKS is fetched for every asymmetric token.
     JwksNoCache => "jwks-no-cache",
+    /// A token without `sub`, or whose `sub` is not a non-empty string, is accepted.
+    AcceptMissingSub => "accept-missing-sub",
+    /// Legacy HS256 tokens (the shared secret) skip the `iss` check; ES256/RS256 keep it.
+    Hs256SkipsIss => "hs256-skips-iss",
+    /// The unknown-kid refetch cooldown is tracked per kid, so N distinct unknown kids cause
+    /// about N JWKS fetches.
+    JwksCooldownPerKid => "jwks-cooldown-per-kid",
 }
 
 impl fmt::Display for Defect {
@@ -108,7 +115,8 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Defect::ALL.len(), 17);
+        assert_eq!(Defect::ALL.len(), 20);
+        assert!(Defect::ALL.len() <= 32, "DefectSet is a u32 bit set");
         for d in Defect::ALL {
             assert_eq!(d.to_string().parse::<Defect>(), Ok(*d));
         }

@@ -41,6 +41,9 @@ pub struct Verifier {
 
 struct Inner {
     rules: Rules,
+    /// The rules for HS256 tokens: `rules` except under the `hs256-skips-iss` seeded defect.
+    #[cfg(feature = "seeded-defects")]
+    hs256_rules: Rules,
     max_token_bytes: usize,
     hmac: Option<hmac::Key>,
     jwks: JwksCache,
@@ -101,6 +104,7 @@ impl Verifier {
             check_nbf: true,
             check_iss: true,
             check_aud: true,
+            check_sub: true,
         };
         #[cfg(feature = "seeded-defects")]
         {
@@ -115,7 +119,16 @@ impl Verifier {
             rules.check_nbf = !d.has(Defect::IgnoreNbf);
             rules.check_iss = !d.has(Defect::IgnoreIss);
             rules.check_aud = !d.has(Defect::IgnoreAud);
+            // SEEDED DEFECT accept-missing-sub: `sub` may be missing or not a non-empty string.
+            rules.check_sub = !d.has(Defect::AcceptMissingSub);
         }
+        // SEEDED DEFECT hs256-skips-iss: legacy HS256 tokens are not checked for `iss` (one real
+        // implementation accepted HS256 tokens without any `iss`); ES256/RS256 keep every check.
+        #[cfg(feature = "seeded-defects")]
+        let hs256_rules = Rules {
+            check_iss: rules.check_iss && !config.defects.has(Defect::Hs256SkipsIss),
+            ..rules.clone()
+        };
         let _ = leeway;
         let jwks = JwksCache::new(
             config.jwks_url.clone(),
@@ -128,6 +141,8 @@ impl Verifier {
         Ok(Verifier {
             inner: Arc::new(Inner {
                 rules,
+                #[cfg(feature = "seeded-defects")]
+                hs256_rules,
                 max_token_bytes: config.max_token_bytes,
                 hmac,
                 jwks,
@@ -190,6 +205,10 @@ impl Verifier {
             // SEEDED DEFECT alg-none: no signature check at all.
             #[cfg(feature = "seeded-defects")]
             Alg::None => {}
+        }
+        #[cfg(feature = "seeded-defects")]
+        if header.alg == Alg::Hs256 {
+            return rules::check(payload, &inner.hs256_rules, inner.clock.now_unix());
         }
         rules::check(payload, &inner.rules, inner.clock.now_unix())
     }

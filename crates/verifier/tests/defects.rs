@@ -52,7 +52,10 @@ fn names_are_the_contract() {
             "ignore-crit",
             "jwks-fetch-once",
             "jwks-no-cooldown",
-            "jwks-no-cache"
+            "jwks-no-cache",
+            "accept-missing-sub",
+            "hs256-skips-iss",
+            "jwks-cooldown-per-kid"
         ]
     );
     for n in names {
@@ -280,4 +283,121 @@ async fn jwks_no_cache() {
         fx.verifier.verify(&fx.es256(&fx.claims())).await.unwrap();
     }
     assert_eq!(fx.jwks_hits().await, 5);
+}
+
+#[tokio::test]
+async fn accept_missing_sub() {
+    for bad_sub in [
+        json!(null),
+        json!(""),
+        json!(42),
+        json!(["a"]),
+        json!({"id": "a"}),
+    ] {
+        opens(Defect::AcceptMissingSub, |fx| {
+            fx.es256(&fx.claims_with(json!({ "sub": bad_sub.clone() })))
+        })
+        .await;
+    }
+    let good = fixture().await;
+    let t = good.es256(&good.claims_with(json!({"sub": null})));
+    assert_eq!(
+        good.verifier.verify(&t).await,
+        Err(Rejection::MissingClaim("sub"))
+    );
+    let t = good.es256(&good.claims_with(json!({"sub": 42})));
+    assert_eq!(
+        good.verifier.verify(&t).await,
+        Err(Rejection::InvalidClaim("sub"))
+    );
+    // Everything else is still checked under the defect.
+    let fx = with_defect(Defect::AcceptMissingSub).await;
+    let t = fx.es256(&fx.claims_with(json!({"sub": null, "aud": "anon"})));
+    assert_eq!(fx.verifier.verify(&t).await, Err(Rejection::Audience));
+    let t = fx.es256(&fx.claims());
+    assert_eq!(
+        fx.verifier.verify(&t).await.unwrap().sub,
+        "6f1d3c2e-8a41-4a8e-9a55-1c5b3f7d2e10"
+    );
+}
+
+#[tokio::test]
+async fn hs256_skips_iss() {
+    for iss in [json!(null), json!("https://evil.example/auth/v1"), json!(7)] {
+        opens(Defect::Hs256SkipsIss, |fx| {
+            fx.hs256(&fx.claims_with(json!({ "iss": iss.clone() })))
+        })
+        .await;
+    }
+    // ES256 and RS256 keep the iss check under the defect.
+    let fx = with_defect(Defect::Hs256SkipsIss).await;
+    let evil = fx.claims_with(json!({"iss": "https://evil.example/auth/v1"}));
+    assert_eq!(
+        fx.verifier.verify(&fx.es256(&evil)).await,
+        Err(Rejection::Issuer)
+    );
+    assert_eq!(
+        fx.verifier.verify(&fx.rs256(&evil)).await,
+        Err(Rejection::Issuer)
+    );
+    let missing = fx.claims_with(json!({"iss": null}));
+    assert_eq!(
+        fx.verifier.verify(&fx.es256(&missing)).await,
+        Err(Rejection::MissingClaim("iss"))
+    );
+    // HS256 keeps the other claim checks.
+    let aud = fx.claims_with(json!({"iss": null, "aud": "anon"}));
+    assert_eq!(
+        fx.verifier.verify(&fx.hs256(&aud)).await,
+        Err(Rejection::Audience)
+    );
+}
+
+fn unknown_kid_token(fx: &Fixture, kid: &str) -> String {
+    jwt(
+        &json!({"alg":"ES256","kid":kid}),
+        &fx.claims(),
+        Signer::Es256(&keys().ec),
+    )
+}
+
+#[tokio::test]
+async fn jwks_cooldown_per_kid() {
+    let fx = with_defect(Defect::JwksCooldownPerKid).await;
+    fx.verifier.verify(&fx.es256(&fx.claims())).await.unwrap();
+    for i in 0..20 {
+        let t = unknown_kid_token(&fx, &format!("k{i}"));
+        assert_eq!(fx.verifier.verify(&t).await, Err(Rejection::UnknownKid));
+    }
+    assert_eq!(
+        fx.jwks_hits().await,
+        21,
+        "one fetch per distinct unknown kid"
+    );
+    // A kid seen before stays in its own cooldown (unlike jwks-no-cooldown).
+    for _ in 0..5 {
+        let t = unknown_kid_token(&fx, "k0");
+        assert_eq!(fx.verifier.verify(&t).await, Err(Rejection::UnknownKid));
+    }
+    assert_eq!(fx.jwks_hits().await, 21);
+    fx.clock.advance(31);
+    let t = unknown_kid_token(&fx, "k0");
+    assert_eq!(fx.verifier.verify(&t).await, Err(Rejection::UnknownKid));
+    assert_eq!(
+        fx.jwks_hits().await,
+        22,
+        "k0 again once its own cooldown is over"
+    );
+
+    // The correct verifier: one global cooldown, so the same flood costs no extra fetch.
+    let good = fixture().await;
+    good.verifier
+        .verify(&good.es256(&good.claims()))
+        .await
+        .unwrap();
+    for i in 0..20 {
+        let t = unknown_kid_token(&good, &format!("k{i}"));
+        assert_eq!(good.verifier.verify(&t).await, Err(Rejection::UnknownKid));
+    }
+    assert_eq!(good.jwks_hits().await, 1);
 }

@@ -33,7 +33,14 @@ struct FetchState {
     last_attempt: Option<i64>,
     last_failed: bool,
     ever_succeeded: bool,
+    /// When each unknown kid last triggered a refetch (only the `jwks-cooldown-per-kid` defect).
+    #[cfg(feature = "seeded-defects")]
+    kid_attempts: std::collections::HashMap<String, i64>,
 }
+
+/// Most kids the `jwks-cooldown-per-kid` defect remembers (bounded even when seeded).
+#[cfg(feature = "seeded-defects")]
+const MAX_REMEMBERED_KIDS: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
@@ -111,7 +118,7 @@ impl JwksCache {
             trigger = Some(Trigger::NoCache);
         }
         if let Some(trigger) = trigger {
-            self.refresh_single_flight(trigger).await;
+            self.refresh_single_flight(trigger, None).await;
             let now = self.clock.now_unix();
             snap = match self.current() {
                 Some(s) if now < s.expires_at.saturating_add(secs(self.policy.max_stale)) => {
@@ -125,7 +132,9 @@ impl JwksCache {
         };
         if let Some(kid) = kid
             && !snap.keys.knows(kid)
-            && self.refresh_single_flight(Trigger::UnknownKid).await
+            && self
+                .refresh_single_flight(Trigger::UnknownKid, Some(kid))
+                .await
             && let Some(fresh) = self.current()
         {
             return Ok(fresh);
@@ -136,7 +145,7 @@ impl JwksCache {
     /// Fetches now (waiting for an in-flight fetch first), bypassing the cooldown.
     pub(crate) async fn refresh(&self) -> Result<(), JwksError> {
         let _guard = self.fetch_lock.lock().await;
-        if !self.allowed(Trigger::Explicit) {
+        if !self.allowed(Trigger::Explicit, None) {
             return Ok(());
         }
         self.fetch_now().await
@@ -144,10 +153,10 @@ impl JwksCache {
 
     /// Runs one fetch unless one is in flight (then waits for it) or the trigger is not allowed
     /// yet. Returns whether a fetch completed while we were here.
-    async fn refresh_single_flight(&self, trigger: Trigger) -> bool {
+    async fn refresh_single_flight(&self, trigger: Trigger, kid: Option<&str>) -> bool {
         match self.fetch_lock.try_lock() {
             Ok(_guard) => {
-                if !self.allowed(trigger) {
+                if !self.allowed(trigger, kid) {
                     return false;
                 }
                 let _ = self.fetch_now().await;
@@ -161,9 +170,12 @@ impl JwksCache {
         }
     }
 
-    fn allowed(&self, trigger: Trigger) -> bool {
+    /// Whether `trigger` may fetch now; `kid` is the unknown kid of an `UnknownKid` trigger.
+    fn allowed(&self, trigger: Trigger, kid: Option<&str>) -> bool {
+        let _ = kid;
         let now = self.clock.now_unix();
-        let state = self.state.lock();
+        #[allow(unused_mut)]
+        let mut state = self.state.lock();
         // SEEDED DEFECT jwks-fetch-once: never fetch again after the first success.
         #[cfg(feature = "seeded-defects")]
         if self.defects.has(Defect::JwksFetchOnce) && state.ever_succeeded {
@@ -182,6 +194,28 @@ impl JwksCache {
                 #[cfg(feature = "seeded-defects")]
                 if self.defects.has(Defect::JwksNoCooldown) {
                     return true;
+                }
+                // SEEDED DEFECT jwks-cooldown-per-kid: the cooldown remembers each missing kid on
+                // its own ("kid X was missing" caches), so N distinct unknown kids cause N fetches.
+                #[cfg(feature = "seeded-defects")]
+                if self.defects.has(Defect::JwksCooldownPerKid) {
+                    let cooldown = secs(self.policy.cooldown);
+                    let kid = kid.unwrap_or_default();
+                    let kid_cooled = state
+                        .kid_attempts
+                        .get(kid)
+                        .is_none_or(|t| now >= t.saturating_add(cooldown));
+                    if kid_cooled {
+                        let kids = &mut state.kid_attempts;
+                        if kids.len() >= MAX_REMEMBERED_KIDS {
+                            kids.retain(|_, t| now < t.saturating_add(cooldown));
+                            if kids.len() >= MAX_REMEMBERED_KIDS {
+                                kids.clear();
+                            }
+                        }
+                        kids.insert(kid.to_owned(), now);
+                    }
+                    return kid_cooled;
                 }
                 cooled
             }
