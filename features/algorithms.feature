@@ -5,7 +5,7 @@ Feature: Signature algorithms and keys
   "none", other algorithms, public keys used as HMAC secrets, keys carried or pointed at by the
   token itself, and malformed ECDSA signatures are all answered 401 UNAUTHENTICATED.
 
-  @A07 @P0
+  @A07 @critical
   Scenario Outline: An unsigned token with alg "<alg>" is unauthenticated
     Given a valid ES256 access token for a fresh user
     And that token with its header replaced by {"alg":"<alg>","typ":"JWT"} and an empty signature
@@ -19,14 +19,14 @@ Feature: Signature algorithms and keys
       | NONE |
       | nOnE |
 
-  @A07 @P0
+  @A07 @critical
   Scenario: An unsigned token that keeps the kid of the issuer's key is unauthenticated
     Given a valid ES256 access token for a fresh user
     And that token with its header member "alg" changed to "none", signature removed
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A08 @P0
+  @A08 @critical
   Scenario Outline: An alg "<alg>" token that keeps the original signature is unauthenticated
     Given a valid ES256 access token for a fresh user
     And that token with its header member "alg" changed to "<alg>", signature kept
@@ -40,7 +40,7 @@ Feature: Signature algorithms and keys
       | NONE |
       | nOnE |
 
-  @A10 @A45 @P0
+  @A10 @A45 @critical
   Scenario Outline: HS256 keyed with the issuer's <key> public key as <encoding> is unauthenticated
     A verifier that lets the token pick the algorithm would use the public key bytes as an HMAC
     secret. Each common encoding of the public key is tried, with the kid of that key.
@@ -69,7 +69,7 @@ Feature: Signature algorithms and keys
       | RS256 | JWK JSON                            |
       | RS256 | raw n bytes                         |
 
-  @A10 @P0
+  @A10 @critical
   Scenario Outline: <alg> keyed with the issuer's <key> public key as SPKI PEM, without kid, is unauthenticated
     Given a valid ES256 access token for a fresh user
     And that token re-signed as <alg> with the issuer's <key> public key as SPKI PEM and no kid
@@ -83,7 +83,7 @@ Feature: Signature algorithms and keys
       | HS384 | RS256 |
       | HS512 | RS256 |
 
-  @A11 @A22 @P0
+  @A11 @A22 @critical
   Scenario Outline: <alg> signed with the correct legacy secret is unauthenticated
     Given an HS256 access token for a fresh user signed as <alg> by the issuer
     When I call the protected route with it
@@ -94,7 +94,7 @@ Feature: Signature algorithms and keys
       | HS384 |
       | HS512 |
 
-  @A22 @P0
+  @A22 @critical
   Scenario Outline: <alg> signed with the issuer's trusted RSA key is unauthenticated
     Only RS256 may be verified with an RSA key, although the signature itself is genuine.
     Given an RS256 access token for a fresh user signed as <alg> by the issuer
@@ -109,7 +109,7 @@ Feature: Signature algorithms and keys
       | RS384 |
       | RS512 |
 
-  @A22 @P0
+  @A22 @critical
   Scenario Outline: A token signed by an attacker <alg> key under the kid of the issuer's <key> key is unauthenticated
     Given a token signed by an attacker <alg> key with the kid of the issuer's <key> key
     When I call the protected route with it
@@ -124,7 +124,7 @@ Feature: Signature algorithms and keys
       | ES512 | ES256 |
       | EdDSA | ES256 |
 
-  @A23 @P0
+  @A23 @critical
   Scenario Outline: A <alg> signature under the kid of the issuer's <other> key is unauthenticated
     Given a valid <alg> access token for a fresh user
     And that token re-signed by the issuer with header member "kid" set to the kid of the issuer's <other> key
@@ -136,7 +136,7 @@ Feature: Signature algorithms and keys
       | ES256 | RS256 |
       | RS256 | ES256 |
 
-  @A23 @P0
+  @A23 @critical
   Scenario Outline: A token claiming <claimed> but signed <alg> by the issuer is unauthenticated
     Given a valid <alg> access token for a fresh user
     And that token re-signed by the issuer with header member "alg" set to "<claimed>"
@@ -150,7 +150,7 @@ Feature: Signature algorithms and keys
       | ES256 | HS256   |
       | RS256 | HS256   |
 
-  @A24 @P0
+  @A24 @critical
   Scenario Outline: A genuinely signed token with a malformed alg <value> is unauthenticated
     The header member "alg" is case-sensitive and must be the string naming the key's algorithm.
     Given a valid ES256 access token for a fresh user
@@ -170,7 +170,7 @@ Feature: Signature algorithms and keys
       | {"alg":"ES256"} |
       | absent      |
 
-  @A18 @P0
+  @A18 @critical
   Scenario Outline: A psychic ECDSA signature (<form>) is unauthenticated
     CVE-2022-21449: r = s = 0 "verifies" any message in broken ECDSA implementations.
     Given a valid ES256 access token for a fresh user
@@ -183,7 +183,7 @@ Feature: Signature algorithms and keys
       | 64 zero bytes         | AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA |
       | DER SEQUENCE of 0, 0  | MAYCAQACAQA                                                                            |
 
-  @A19 @P0
+  @A19 @critical
   Scenario Outline: An ES256 signature with r = <r> and s = <s> is unauthenticated
     Valid signatures have 1 <= r, s <= n-1 (n: the P-256 group order; p: the field prime).
     (r + n, the value a verifier that reduces r mod n would accept, almost never fits the 32
@@ -214,7 +214,7 @@ Feature: Signature algorithms and keys
       | its r  | p+1    |
       | all ones | all ones |
 
-  @A20 @P0
+  @A20 @critical
   Scenario: A correct ES256 signature encoded as ASN.1 DER is unauthenticated
     RFC 7518 §3.4: the JWS signature is the 64-byte R‖S; a DER-encoded signature is invalid even
     when it is mathematically correct.
@@ -223,7 +223,7 @@ Feature: Signature algorithms and keys
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A21 @P0
+  @A21 @critical
   Scenario Outline: An ES256 signature of the wrong length is unauthenticated (<change>)
     Given a valid ES256 access token for a fresh user
     And that token with its ES256 signature <change>
@@ -239,7 +239,7 @@ Feature: Signature algorithms and keys
       | with a zero byte prepended to s  |
       | with a zero byte prepended       |
 
-  @A61 @P2
+  @A61 @critical
   Scenario Outline: A malformed RS256 signature is unauthenticated (<change>)
     RSASSA-PKCS1-v1_5 signatures are exactly as long as the modulus and smaller than it.
     Given a valid RS256 access token for a fresh user
@@ -255,14 +255,14 @@ Feature: Signature algorithms and keys
       | replaced by 256 0xFF bytes    |
       | replaced by zero              |
 
-  @A60 @P2 @strict
+  @A60 @low @strict
   Scenario: The high-S twin of a valid ES256 signature is accepted (strict: both are valid ECDSA)
     Given a valid ES256 access token for a fresh user
     And that token with its ES256 signature in its high-S form
     When I call the protected route with it
     Then the request is accepted
 
-  @A14 @P0
+  @A14 @critical
   Scenario Outline: A token carrying its own <alg> key in the "jwk" header is unauthenticated (<kid>)
     The attacker signs with its own key and embeds the public key in the header, under the kid of
     the issuer's key, under no kid at all (a verifier that falls back to the embedded key when
@@ -280,7 +280,7 @@ Feature: Signature algorithms and keys
       | RS256 | no kid                            |
       | ES256 | a kid the issuer never published  |
 
-  @A16 @P0
+  @A16 @critical
   Scenario Outline: A token carrying the attacker's self-signed certificate in "x5c" is unauthenticated (<kid>)
     A certificate in the token is not a trust anchor: the signature verifies with the key in the
     certificate, which nobody but the attacker vouches for.
@@ -295,7 +295,7 @@ Feature: Signature algorithms and keys
       | no kid                            |
       | a kid the issuer never published  |
 
-  @A15 @A16 @P0
+  @A15 @A16 @critical
   Scenario Outline: A token whose "<member>" points at the attacker's key set is unauthenticated and the URL is never fetched
     Given the attacker listener serves the attacker's JWKS
     And a token signed by an attacker ES256 key whose header member "<member>" points at the attacker listener
@@ -308,7 +308,7 @@ Feature: Signature algorithms and keys
       | jku    |
       | x5u    |
 
-  @A15 @P0
+  @A15 @critical
   Scenario: A genuine token with an added "jku" is not an invitation to fetch it
     Whatever the verdict on the genuine signature, the implementation never fetches a key URL
     named by the token.
@@ -318,7 +318,7 @@ Feature: Signature algorithms and keys
     When I call the protected route with it
     Then the attacker listener received no request
 
-  @A35 @P0
+  @A35 @critical
   Scenario Outline: A JWE (5 segments, <kind>) is not accepted as a JWS
     Given a valid ES256 access token for a fresh user
     And that token rewritten as "<token>"
@@ -331,7 +331,7 @@ Feature: Signature algorithms and keys
       | alg dir               | eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAAAAAAAAAAAAAA.{payload}.AAAAAAAAAAAAAAAAAAAAAA                 |
       | unsigned inner JWT    | eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwiY3R5IjoiSldUIn0..AAAAAAAAAAAAAAAA.{header}.{payload}               |
 
-  @A39 @P1
+  @A39 @high
   Scenario Outline: A genuine signature under an unknown kid (<kid>) is never an error or a different verdict
     The signature really is the issuer's, so a verifier that tries its keys (bounded, same key
     type, as attacks.md A42 allows) may accept it; one that selects by kid refuses it.
@@ -346,7 +346,7 @@ Feature: Signature algorithms and keys
       | RS256 | 00000000-0000-4000-8000-00000000beef |
       | ES256 | xauth-unknown-kid                    |
 
-  @A39 @P1 @strict
+  @A39 @low @strict
   Scenario Outline: A genuine signature under an unknown kid (<kid>) is unauthenticated (strict: the kid selects the key)
     The kid selects the key; a kid the JWKS does not hold is not a hint to try the other keys.
     Given a valid <alg> access token for a fresh user
@@ -360,14 +360,14 @@ Feature: Signature algorithms and keys
       | RS256 | 00000000-0000-4000-8000-00000000beef |
       | ES256 | xauth-unknown-kid                    |
 
-  @A42 @P1 @strict
+  @A42 @low @strict
   Scenario: An ES256 token without kid is unauthenticated (strict: a bounded try-each over the EC keys is also allowed)
     Given a valid ES256 access token for a fresh user
     And that token re-signed by the issuer with header member "kid" set to absent
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A42 @P1
+  @A42 @critical
   Scenario: An ES256 token without kid is never verified against the legacy secret
     Given a valid ES256 access token for a fresh user
     And that token re-signed as HS256 with the legacy secret and no kid, claiming alg "ES256"

@@ -6,31 +6,31 @@ Feature: Authentication of bearer tokens
   401 with the error code UNAUTHENTICATED in the error envelope, never a 5xx.
   Each scenario uses a fresh user; valid tokens are minted by the fake issuer with its real keys.
 
-  @A03 @P0
+  @A03 @medium
   Scenario: An ES256 token signed with the issuer's current key is accepted
     Given a valid ES256 access token for a fresh user
     When I call the protected route with it
     Then the request is accepted
 
-  @A03 @P0
+  @A03 @medium
   Scenario: An RS256 token signed with the issuer's published RSA key is accepted
     Given a valid RS256 access token for a fresh user
     When I call the protected route with it
     Then the request is accepted
 
-  @A03 @A11 @P0
+  @A03 @A11 @medium
   Scenario: An HS256 token signed with the legacy secret is accepted exactly when legacy mode is on
     Given a valid HS256 access token for a fresh user
     When I call the protected route with it
     Then the request is accepted if legacy HS256 is enabled, otherwise the response is 401 UNAUTHENTICATED
 
-  @A01 @P0
+  @A01 @critical
   Scenario: A request without credentials is unauthenticated and challenged
     When I call the protected route without credentials
     Then the response is 401 UNAUTHENTICATED
     And the response has a WWW-Authenticate Bearer challenge if the profile requires RFC 6750 headers
 
-  @A02 @P0
+  @A02 @critical
   Scenario Outline: An empty or garbage Authorization header is unauthenticated: <header>
     Given a valid ES256 access token for a fresh user
     When I call the protected route with the Authorization header "<header>"
@@ -50,7 +50,7 @@ Feature: Authentication of bearer tokens
       | Bearer {token} {token} |
       | Bearer{token}          |
 
-  @A04 @P0
+  @A04 @critical
   Scenario Outline: A <alg> token whose signature was altered is unauthenticated (<change>)
     Given a valid <alg> access token for a fresh user
     And that token with <change>
@@ -67,7 +67,7 @@ Feature: Authentication of bearer tokens
       | HS256 | its signature's last byte flipped               |
       | HS256 | the last 4 characters of its signature removed  |
 
-  @A09 @P0
+  @A09 @critical
   Scenario Outline: A <alg> token with an empty signature is unauthenticated
     Given a valid <alg> access token for a fresh user
     And that token with an empty signature
@@ -80,7 +80,7 @@ Feature: Authentication of bearer tokens
       | RS256 |
       | HS256 |
 
-  @A05 @P0
+  @A05 @critical
   Scenario Outline: A <alg> token whose payload was changed after signing is unauthenticated (<claim>)
     Given a valid <alg> access token for a fresh user
     And that token with its claim "<claim>" changed to <value>, signature kept
@@ -99,7 +99,7 @@ Feature: Authentication of bearer tokens
       | HS256 | role         | "service_role"                         |
       | HS256 | exp          | its value plus 1                       |
 
-  @A06 @P0
+  @A06 @critical
   Scenario Outline: A <alg> token whose header was changed after signing is unauthenticated (<member>)
     Given a valid <alg> access token for a fresh user
     And that token with its header member "<member>" changed to <value>, signature kept
@@ -115,14 +115,14 @@ Feature: Authentication of bearer tokens
       | RS256 | x-new  | "added"                                |
       | HS256 | typ    | "JOSE"                                 |
 
-  @A06 @A23 @P0
+  @A06 @A23 @critical
   Scenario: An ES256 token whose kid was switched to the RSA key's kid after signing is unauthenticated
     Given a valid ES256 access token for a fresh user
     And that token with its header member "kid" changed to the kid of the issuer's RS256 key, signature kept
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A12 @P0
+  @A12 @critical
   Scenario Outline: An HS256 token signed with the empty secret is unauthenticated (<kid>)
     Given a valid ES256 access token for a fresh user
     And that token re-signed as HS256 with the secret "" and <kid>
@@ -135,7 +135,7 @@ Feature: Authentication of bearer tokens
       | the kid of the issuer's ES256 key |
       | the kid of the issuer's RS256 key |
 
-  @A13 @P0
+  @A13 @critical
   Scenario Outline: An HS256 token signed with a well-known weak secret is unauthenticated ("<secret>")
     Given a valid ES256 access token for a fresh user
     And that token re-signed as HS256 with the secret "<secret>" and no kid
@@ -154,7 +154,7 @@ Feature: Authentication of bearer tokens
       | 123456                                    |
       | your-super-secret-jwt-token-with-at-least-32-characters-long |
 
-  @A33 @P0
+  @A33 @critical
   Scenario Outline: The project's <which> API key is not a user token
     The anon and service_role API keys are HS256 JWTs signed with the legacy secret, without a
     user, audience or session. They identify the project to the gateway, not a user to the API.
@@ -166,13 +166,15 @@ Feature: Authentication of bearer tokens
       | anon         |
       | service_role |
 
-  @A33 @P0
+  @A33 @critical
   Scenario: The service_role API key does not open the permission-checked route
     When I call the permission route with the issuer's service_role API key as bearer
     Then the response is 401 UNAUTHENTICATED
 
-  @A62 @P2 @strict
-  Scenario Outline: The Bearer scheme name is case-insensitive (strict: RFC 7235 §2.1)
+  @A62 @medium
+  Scenario Outline: The Bearer scheme name is case-insensitive (<scheme>)
+    RFC 7235 §2.1: the scheme name is case-insensitive. GoTrue answers "token_type":"bearer",
+    and clients build the Authorization header from it.
     Given a valid ES256 access token for a fresh user
     When I call the protected route with the Authorization header "<scheme> {token}"
     Then the request is accepted
@@ -182,7 +184,7 @@ Feature: Authentication of bearer tokens
       | bearer |
       | BEARER |
 
-  @A62 @P2 @strict
+  @A62 @low @strict
   Scenario: A token sent only in the access_token query parameter does not authenticate (strict: the contract names the Authorization header only)
     Given a valid ES256 access token for a fresh user
     When I call the protected route with it in the access_token query parameter only

@@ -4,17 +4,17 @@ Feature: Claims of a genuinely signed token
   issuer (<SUPABASE_URL>/auth/v1), "aud" is or contains "authenticated", "exp" is a number in the
   future, "nbf" and "iat" (when present) are numbers not in the future, all within the leeway L
   the profile declares, and the header names no critical extension the implementation does not
-  understand. Otherwise the answer is 401 UNAUTHENTICATED (TOKEN_EXPIRED is only for tokens that
-  are valid except for being expired: see expiry.feature).
+  understand, and "sub" is a non-empty string. Otherwise the answer is 401 UNAUTHENTICATED
+  (TOKEN_EXPIRED is only for tokens that are valid except for being expired: see expiry.feature).
   Times below are relative to the suite's clock; "the leeway" is the profile's leeway_seconds.
 
-  @A28 @P0
+  @A28 @critical
   Scenario: A token without "exp" is unauthenticated
     Given an ES256 access token for a fresh user with "exp" set to absent
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A29 @P0
+  @A29 @critical
   Scenario Outline: A token whose "exp" is <value> is unauthenticated
     "exp" must be a JSON number (RFC 7519 §4.1.4); strings, null, booleans, objects and arrays
     are malformed, not "no expiry".
@@ -31,13 +31,27 @@ Feature: Claims of a genuinely signed token
       | []            |
       | [9999999999]  |
 
-  @A55 @P1
+  @A25 @critical
+  Scenario Outline: An expired, genuinely signed <alg> token is never accepted
+    Whether the answer says TOKEN_EXPIRED (it should: see expiry.feature) or UNAUTHENTICATED,
+    an expired token must not get through.
+    Given an expired <alg> access token for a fresh user
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED or 401 TOKEN_EXPIRED
+
+    Examples:
+      | alg   |
+      | ES256 |
+      | RS256 |
+      | HS256 |
+
+  @A55 @medium
   Scenario: A fractional "exp" in the future is accepted
     Given an ES256 access token for a fresh user with "exp" set to now plus 3600.5 seconds
     When I call the protected route with it
     Then the request is accepted
 
-  @A55 @P1 @strict
+  @A55 @low @strict
   Scenario Outline: An absurdly large "exp" (<value>) is unauthenticated (strict: some correct verifiers treat it as a far future date)
     Given an ES256 access token for a fresh user with "exp" set to <value>
     When I call the protected route with it
@@ -48,7 +62,7 @@ Feature: Claims of a genuinely signed token
       | 1e300                  |
       | 18446744073709551616   |
 
-  @A55 @P1
+  @A55 @critical
   Scenario Outline: An "exp" of <value> is rejected, as expired or as malformed
     The contract leaves open whether a non-positive NumericDate is expired or malformed; it is
     never accepted.
@@ -61,13 +75,13 @@ Feature: Claims of a genuinely signed token
       | 0     |
       | -1    |
 
-  @A30 @P0
+  @A30 @critical
   Scenario: A token that is not valid yet ("nbf" beyond the leeway) is unauthenticated, not expired
     Given an ES256 access token for a fresh user with "nbf" set to now plus the leeway plus 600 seconds
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A30 @P0
+  @A30 @critical
   Scenario Outline: A token whose "nbf" is <value> is unauthenticated
     Given an ES256 access token for a fresh user with "nbf" set to <value>
     When I call the protected route with it
@@ -80,25 +94,25 @@ Feature: Claims of a genuinely signed token
       | true           |
       | {}             |
 
-  @A54 @P1
+  @A54 @medium
   Scenario: A token whose "nbf" is within the leeway is accepted
     Given an ES256 access token for a fresh user with "nbf" set to now plus the leeway minus 5 seconds
     When I call the protected route with it
     Then the request is accepted
 
-  @A54 @P1
+  @A54 @medium
   Scenario: A token with "nbf" in the past is accepted
     Given an ES256 access token for a fresh user with "nbf" set to now minus 60 seconds
     When I call the protected route with it
     Then the request is accepted
 
-  @A54 @P1
+  @A54 @medium
   Scenario: A token that expired less than the leeway ago (or expires soon) is accepted
     Given an ES256 access token for a fresh user with "exp" set to now minus the leeway plus 15 seconds
     When I call the protected route with it
     Then the request is accepted
 
-  @A56 @P2 @strict
+  @A56 @low @strict
   Scenario: A token issued in the future beyond the leeway is unauthenticated (strict: attacks.md A56 calls it policy)
     The Xentropy acceptance rule rejects an "iat" later than now plus the leeway; verifiers that
     never read "iat" accept it.
@@ -106,7 +120,7 @@ Feature: Claims of a genuinely signed token
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A56 @P2 @strict
+  @A56 @low @strict
   Scenario Outline: A token whose "iat" is <value> is unauthenticated (strict: not every verifier reads iat)
     Given an ES256 access token for a fresh user with "iat" set to <value>
     When I call the protected route with it
@@ -117,7 +131,7 @@ Feature: Claims of a genuinely signed token
       | "1700000000" |
       | {}           |
 
-  @A32 @P0
+  @A32 @critical
   Scenario Outline: A token from another issuer is unauthenticated (iss <value>)
     "iss" is compared exactly (case-sensitive, no normalisation) with <SUPABASE_URL>/auth/v1.
     Given an ES256 access token for a fresh user with "iss" set to <value>
@@ -137,14 +151,14 @@ Feature: Claims of a genuinely signed token
       | absent                                       |
       | null                                         |
 
-  @A57 @P2 @strict
+  @A57 @low @strict
   Scenario: A token whose "iss" is an array holding the issuer is unauthenticated (strict: some libraries accept an issuer list)
     "iss" is a StringOrURI (RFC 7519 §4.1.1), not an array.
     Given an ES256 access token for a fresh user with "iss" set to an array holding the issuer
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A31 @P0
+  @A31 @critical
   Scenario Outline: A token for another audience is unauthenticated (aud <value>)
     Given an ES256 access token for a fresh user with "aud" set to <value>
     When I call the protected route with it
@@ -162,14 +176,36 @@ Feature: Claims of a genuinely signed token
       | null                 |
       | 1                    |
 
-  @A31 @P0
+  @A31 @medium
   Scenario: A token whose audience list contains "authenticated" is accepted
     Given an ES256 access token for a fresh user with "aud" set to ["other","authenticated"]
     When I call the protected route with it
     Then the request is accepted
 
-  @A57 @P2 @strict
-  Scenario Outline: A token whose "sub" is <value> is unauthenticated (strict: the contract names no sub rule; A57 is policy)
+  @A11 @critical @needs-hs256
+  Scenario Outline: A legacy HS256 token gets the same claim checks ("<claim>" set to <value>)
+    The legacy secret only replaces the key: "iss", "aud", "exp", "nbf" and "sub" are checked
+    exactly as for ES256 and RS256 tokens.
+    Given an HS256 access token for a fresh user with "<claim>" set to <value>
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
+
+    Examples:
+      | claim | value                                              |
+      | iss   | absent                                             |
+      | iss   | "https://abcdefghijklmnopqrst.supabase.co/auth/v1" |
+      | aud   | "anon"                                             |
+      | aud   | absent                                             |
+      | exp   | absent                                             |
+      | nbf   | now plus the leeway plus 600 seconds               |
+      | sub   | absent                                             |
+
+  @A57 @critical
+  Scenario Outline: A token whose "sub" is <value> is unauthenticated
+    A Supabase access token always names its user in "sub" (a non-empty string), RFC 9068 §2.2
+    requires "sub" in JWT access tokens, and the contract keys rate limits and permissions on
+    it. A genuinely signed token without one is not a user's access token: the project's anon
+    API key is exactly such a token (HS256, role anon, no sub), public by design.
     Given an ES256 access token for a fresh user with "sub" set to <value>
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
@@ -177,16 +213,19 @@ Feature: Claims of a genuinely signed token
     Examples:
       | value  |
       | absent |
+      | ""     |
       | 12345  |
       | null   |
+      | true   |
+      | ["x"]  |
 
-  @A58 @P2
+  @A58 @medium
   Scenario: Explicit typing: typ "JWT", as GoTrue sets it, is accepted
     Given an ES256 access token for a fresh user with header member "typ" set to "JWT"
     When I call the protected route with it
     Then the request is accepted
 
-  @A58 @P2 @strict
+  @A58 @low @strict
   Scenario Outline: Explicit typing: typ <value> is accepted (strict: typ is policy)
     Given an ES256 access token for a fresh user with header member "typ" set to <value>
     When I call the protected route with it
@@ -197,7 +236,7 @@ Feature: Claims of a genuinely signed token
       | "jwt"  |
       | absent |
 
-  @A58 @P2 @strict
+  @A58 @low @strict
   Scenario Outline: Explicit typing: typ <value> is unauthenticated (strict: typ is policy)
     Given an ES256 access token for a fresh user with header member "typ" set to <value>
     When I call the protected route with it
@@ -210,13 +249,13 @@ Feature: Claims of a genuinely signed token
       | "secevent+jwt"  |
       | "JWE"           |
 
-  @A59 @P2 @strict
+  @A59 @low @strict
   Scenario: A nested JWT (cty "JWT") is unauthenticated (strict: RFC 7519 §7.2 step 8; not every verifier reads cty)
     Given an ES256 access token for a fresh user with header member "cty" set to "JWT"
     When I call the protected route with it
     Then the response is 401 UNAUTHENTICATED
 
-  @A38 @P0
+  @A38 @critical
   Scenario Outline: A critical header extension that is not understood is unauthenticated (<case>)
     RFC 7515 §4.1.11: a recipient that does not understand a "crit" extension must reject the
     token; "crit" must not be empty. An implementation of this contract understands none.

@@ -6,7 +6,7 @@ Feature: A token stops working once it has expired
   leeway), and it never comes back to life. The answer is polled (at most 40 requests, or one
   every 200 ms) until exp + L + a 5 s margin.
 
-  @A25 @A54 @P1 @timeout(6m)
+  @A25 @A54 @medium @timeout(6m)
   Scenario: A token minted to expire in two seconds works now and is TOKEN_EXPIRED after expiry plus the leeway
     Given a valid ES256 access token for a fresh user that expires in 2 seconds
     When I call the protected route with it until it is answered 401 TOKEN_EXPIRED

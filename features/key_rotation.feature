@@ -4,7 +4,10 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
   key stays published until its tokens have expired, and finally revoking it (it leaves the
   JWKS). An implementation caches the issuer's JWKS for at most the profile's
   jwks.cache_ttl_max_seconds (T) and refetches it when a token names a kid it does not know, at
-  most once per jwks.refetch_cooldown_seconds (C). JWKS fetches are counted at the issuer
+  most once per jwks.refetch_cooldown_seconds (C), or at most jwks.max_fetches_per_minute (N)
+  times a minute when the profile bounds fetches that way (then C below reads 60/N seconds, and
+  "one fetch per declared cooldown" reads "N per started minute"). Some bound is always
+  declared: a profile without one is refused. JWKS fetches are counted at the issuer
   (GET /_control/v1/counters). Every wait below is a poll bounded by the declared value plus a
   margin of 5 s, and stops as soon as the expected answer arrives. Whole-second clocks are
   allowed: a cooldown counts as C - 1 s (at least 1 s) when fetches are counted. One fetch
@@ -23,14 +26,14 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
     Given the issuer's JWKS serves normally and its clock is not offset
     And the implementation accepts tokens signed by the issuer's current ES256 key
 
-  @A40 @P1 @timeout(5m)
+  @A40 @high @timeout(5m)
   Scenario: A token signed by a newly published key is accepted after at most one JWKS refetch
     Given the issuer publishes a new ES256 key as standby
     When I send tokens signed by the new key until one is accepted
     Then a token signed by the new key was accepted within two declared cooldowns plus the margin
     And the issuer served at most one JWKS fetch per declared cooldown meanwhile
 
-  @A40 @P1 @timeout(5m)
+  @A40 @high @timeout(5m)
   Scenario: After a rotation, tokens signed by the new current key are accepted and the previous key keeps working while published
     Given the issuer rotates to a new ES256 key
     When I send tokens signed by the new key until one is accepted
@@ -38,7 +41,7 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
     And the issuer served at most one JWKS fetch per declared cooldown meanwhile
     And a token signed by the previous ES256 key is still accepted
 
-  @A40 @P1 @slow @timeout(15m)
+  @A40 @high @slow @timeout(15m)
   Scenario: Tokens signed by a revoked key are rejected once the declared cache TTL has passed
     Given the issuer publishes a new ES256 key as standby
     And I send tokens signed by the new key until one is accepted
@@ -47,7 +50,7 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
     Then tokens signed by the new key are answered 401 UNAUTHENTICATED within the declared cache TTL plus one cooldown plus the margin
     And the implementation accepts tokens signed by the issuer's current ES256 key
 
-  @A39 @P1 @timeout(5m)
+  @A39 @high @timeout(5m)
   Scenario: A flood of tokens with unknown kids causes at most one JWKS fetch per cooldown while valid tokens keep being served
     Given 100 tokens with valid ES256 signatures by a key the issuer never published, each with its own kid
     And the latency of valid tokens measured before the flood

@@ -11,7 +11,7 @@ Feature: Rate limiting: 429 RATE_LIMITED with Retry-After, per key, never keyed 
   and its own loopback source address (hence @needs-loopback), so limits never leak between
   scenarios.
 
-  @A53 @P1 @timeout(3m)
+  @A53 @high @timeout(3m)
   Scenario: A burst over the declared limit gets 429 RATE_LIMITED with a numeric Retry-After
     Given a valid ES256 access token for a fresh user
     When I send it in a concurrent burst of 3 times the declared limit plus 10
@@ -19,7 +19,7 @@ Feature: Rate limiting: 429 RATE_LIMITED with Retry-After, per key, never keyed 
     And every other request of the burst was accepted
     And no more requests of the burst were accepted than the declared limit allows
 
-  @A53 @P1 @timeout(3m)
+  @A53 @medium @timeout(3m)
   Scenario: After waiting as long as Retry-After says, requests succeed again
     Given a valid ES256 access token for a fresh user
     When I send it in a concurrent burst of 3 times the declared limit plus 10
@@ -28,7 +28,7 @@ Feature: Rate limiting: 429 RATE_LIMITED with Retry-After, per key, never keyed 
     And I call the protected route with it
     Then the request is accepted
 
-  @A53 @P1 @timeout(3m)
+  @A53 @high @timeout(3m)
   Scenario: Another user is not throttled by one user's burst
     Given a valid ES256 access token for a fresh user
     When I send it in a concurrent burst of 3 times the declared limit plus 10
@@ -36,7 +36,7 @@ Feature: Rate limiting: 429 RATE_LIMITED with Retry-After, per key, never keyed 
     When another user calls the protected route with a valid token right after the burst
     Then the request is accepted
 
-  @A53 @P1 @timeout(3m)
+  @A53 @high @timeout(3m)
   Scenario: Forged tokens naming a victim's sub, sent from another address, do not throttle the victim
     Given a valid ES256 access token for a fresh user
     When an attacker at another address sends 3 times the declared limit of tokens naming my sub with a broken signature

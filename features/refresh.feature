@@ -16,7 +16,7 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
   502 Bad Gateway or 504 Gateway Timeout, within the profile's auth_proxy_timeout_seconds plus
   5 s: never a 5xx of its own making, never a client left hanging.
 
-  @A25 @P1
+  @A25 @medium
   Scenario: The password grant returns GoTrue's token response, and its access token works
     Given a confirmed user with a password, created through the issuer's admin API
     When I sign in with the password grant through the auth proxy
@@ -24,7 +24,7 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
     When I call the protected route with its access token
     Then the request is accepted
 
-  @A25 @P1
+  @A25 @medium
   Scenario: Refreshing the session returns a new token pair that works
     Given a confirmed user with a password, created through the issuer's admin API
     And I signed in with the password grant through the auth proxy
@@ -33,7 +33,7 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
     When I call the protected route with its access token
     Then the request is accepted
 
-  @A25 @P1 @serial @timeout(2m)
+  @A25 @medium @serial @timeout(2m)
   Scenario: An expired access token gets TOKEN_EXPIRED, and refreshing the session then succeeds
     Given the issuer's JWKS serves normally and its clock is not offset
     And a confirmed user with a password, created through the issuer's admin API
@@ -47,7 +47,7 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
     When I call the protected route with its access token
     Then the request is accepted
 
-  @A25 @P1 @serial @timeout(2m)
+  @A25 @medium @serial @timeout(2m)
   Scenario: Reusing a spent refresh token after the reuse interval fails with refresh_token_already_used and revokes the session's refresh tokens
     Given the issuer's JWKS serves normally and its clock is not offset
     And a confirmed user with a password, created through the issuer's admin API
@@ -61,7 +61,7 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
     Then the answer is a GoTrue 400 refresh error, because the session's refresh tokens were revoked
     And the issuer's clock is restored
 
-  @A25 @P1
+  @A25 @medium
   Scenario Outline: A wrong password gets GoTrue's 400 invalid_credentials unchanged (<version>)
     Given a confirmed user with a password, created through the issuer's admin API
     When I sign in through the auth proxy with a wrong password <version>
@@ -73,13 +73,13 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
       | without an API version header          |
       | with X-Supabase-Api-Version 2024-01-01 |
 
-  @A25 @P1
+  @A25 @medium
   Scenario: An unknown refresh token gets GoTrue's 400 refresh_token_not_found unchanged
     When I refresh through the auth proxy with an unknown refresh token
     And I send the same request to the issuer directly
     Then both answers are GoTrue's 400 refresh_token_not_found with the same body, x-sb-error-code and X-Supabase-Api-Version
 
-  @A25 @P1 @serial @timeout(1m)
+  @A25 @high @serial @timeout(1m)
   Scenario: While the auth server drops every connection, the auth proxy answers 502 or 504, tokens keep working, and sessions resume once it is back
     Given the issuer's JWKS serves normally and its clock is not offset
     And a confirmed user with a password, created through the issuer's admin API
@@ -95,7 +95,7 @@ Feature: Sessions through the implementation's auth proxy: sign-in, refresh, exp
     And I refresh the session through the auth proxy
     Then the answer is GoTrue's token response for that user, with a new refresh token
 
-  @A25 @P1 @serial @timeout(1m)
+  @A25 @high @serial @timeout(1m)
   Scenario: While the auth server hangs, the auth proxy answers 502 or 504 within its declared upstream timeout, not a hang
     Given the issuer's JWKS serves normally and its clock is not offset
     And a confirmed user with a password, created through the issuer's admin API

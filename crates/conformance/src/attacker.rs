@@ -13,6 +13,9 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 #[derive(Debug)]
 pub struct AttackerListener {
     addr: SocketAddr,
+    /// A random first path segment, so that this listener's URLs are its own even when a later
+    /// listener reuses the port.
+    nonce: String,
     connections: Arc<AtomicUsize>,
     request_lines: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
@@ -71,15 +74,16 @@ impl AttackerListener {
         });
         Ok(Self {
             addr,
+            nonce: format!("x{}", uuid::Uuid::new_v4().simple()),
             connections,
             request_lines,
             task,
         })
     }
 
-    /// `http://127.0.0.1:PORT` + `path`.
+    /// `http://127.0.0.1:PORT/<this listener's nonce>` + `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}/{}{path}", self.addr, self.nonce)
     }
 
     /// Connections received so far.
@@ -117,6 +121,14 @@ mod tests {
             .unwrap();
         assert_eq!(body, r#"{"keys":[]}"#);
         assert_eq!(l.connections(), 1);
-        assert!(l.request_lines()[0].starts_with("GET /jwks.json"));
+        // The listener's URLs carry its own nonce: a late request for another listener's URL
+        // on a reused port is told apart in the report.
+        let path = l.url("/jwks.json");
+        let path = path.trim_start_matches(&format!("http://{}", l.addr));
+        assert!(
+            path.starts_with("/x") && path.ends_with("/jwks.json"),
+            "{path}"
+        );
+        assert!(l.request_lines()[0].starts_with(&format!("GET {path} ")));
     }
 }

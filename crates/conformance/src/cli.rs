@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::severity::Severity;
+
 /// Conformance suite for the Xentropy auth contract: proves that an HTTP API authenticates
 /// Supabase-issued JWTs correctly.
 ///
-/// Exit status: 0 every scenario passed (or failed as expected), 1 a scenario failed,
-/// 2 usage or setup error (reported in one line before any scenario runs), 130 interrupted.
+/// Exit status: 0 nothing failed the run (every scenario passed, failed as expected or failed
+/// below --fail-on), 1 a scenario failed, 2 usage or setup error (reported in one line before
+/// any scenario runs), 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "xauth-conformance", version)]
 pub struct Cli {
@@ -83,14 +86,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
 
-    /// Address for the in-process fake issuer (use 127.0.0.1:0 for an ephemeral port).
-    #[arg(
-        long,
-        value_name = "ADDR",
-        default_value = "127.0.0.1:54321",
-        conflicts_with = "issuer"
-    )]
-    pub issuer_addr: SocketAddr,
+    /// Address for the in-process fake issuer. Default: with --spawn an ephemeral port on
+    /// 127.0.0.1 (the implementation learns it from SUPABASE_URL); with --target
+    /// 127.0.0.1:54321, where `supabase start` serves (give another address when that port is
+    /// taken, and point your implementation's SUPABASE_URL at it).
+    #[arg(long, value_name = "ADDR", conflicts_with = "issuer")]
+    pub issuer_addr: Option<SocketAddr>,
 
     /// `Cache-Control: max-age` the in-process issuer sends with its JWKS, in seconds (GoTrue
     /// sends 600). An implementation whose JWKS cache follows max-age then refetches within
@@ -135,6 +136,21 @@ pub struct RunArgs {
     /// Write the JSON report (shape: `xauth-conformance/report/v1`) here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+
+    /// Write a SARIF 2.1.0 report here (for code scanning, e.g. GitHub's upload-sarif): one
+    /// rule per attack-catalogue row, one result per failing scenario.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+
+    /// Write a self-contained HTML report here (inline CSS, no external assets).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// The lowest severity whose failures fail the run (exit 1). Failures of less severe
+    /// scenarios are reported but do not fail it. Suite errors always fail it. Default:
+    /// medium, or low with --strict.
+    #[arg(long, value_name = "SEVERITY", value_enum)]
+    pub fail_on: Option<Severity>,
 
     /// Scenarios known to fail, one per line ('Scenario name' or 'feature :: Scenario name';
     /// '#' starts a comment). Their failures do not fail the run.
@@ -199,6 +215,32 @@ pub struct RunArgs {
     pub no_properties: bool,
 }
 
+impl RunArgs {
+    /// The effective `--fail-on`: as given, else `low` with `--strict`, else `medium`.
+    pub fn fail_on(&self) -> Severity {
+        self.fail_on.unwrap_or(if self.strict {
+            Severity::Low
+        } else {
+            Severity::Medium
+        })
+    }
+
+    /// The in-process issuer's address: `--issuer-addr`, else an ephemeral port with
+    /// `--spawn`, else [`SUPABASE_LOCAL_ADDR`].
+    pub fn issuer_addr(&self) -> SocketAddr {
+        match (self.issuer_addr, &self.spawn) {
+            (Some(a), _) => a,
+            (None, Some(_)) => SocketAddr::from(([127, 0, 0, 1], 0)),
+            (None, None) => SUPABASE_LOCAL_ADDR,
+        }
+    }
+}
+
+/// Where `supabase start` serves its API, and so where an implementation started by hand
+/// (`--target`) usually expects the issuer.
+pub const SUPABASE_LOCAL_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 54321);
+
 /// Parses `10s`, `500ms`, `2m` or a plain number of seconds (more than 0, at most 24 h).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -234,6 +276,47 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("x").is_err());
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let mut argv = vec!["xauth-conformance", "run"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv) {
+            Ok(Cli {
+                command: Command::Run(a),
+            }) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fail_on_defaults_to_medium_and_to_low_with_strict() {
+        assert_eq!(run_args(&[]).fail_on(), Severity::Medium);
+        assert_eq!(run_args(&["--strict"]).fail_on(), Severity::Low);
+        assert_eq!(
+            run_args(&["--strict", "--fail-on", "high"]).fail_on(),
+            Severity::High
+        );
+        assert_eq!(
+            run_args(&["--fail-on", "critical"]).fail_on(),
+            Severity::Critical
+        );
+        assert!(Cli::try_parse_from(["x", "run", "--fail-on", "P0"]).is_err());
+    }
+
+    #[test]
+    fn the_issuer_port_is_ephemeral_with_spawn_and_54321_with_target() {
+        assert_eq!(run_args(&["--spawn", "x"]).issuer_addr().port(), 0);
+        assert_eq!(
+            run_args(&["--target", "http://127.0.0.1:1"]).issuer_addr(),
+            SUPABASE_LOCAL_ADDR
+        );
+        assert_eq!(
+            run_args(&["--spawn", "x", "--issuer-addr", "127.0.0.1:5"])
+                .issuer_addr()
+                .port(),
+            5
+        );
     }
 
     #[test]

@@ -1,5 +1,11 @@
 //! The fake issuer for a run: started in-process on `--issuer-addr`, or attached to with
 //! `--issuer URL --control-key KEY` (its keys read from `GET /_control/v1/info`).
+//!
+//! The in-process issuer's address ([`crate::cli::RunArgs::issuer_addr`]) is an ephemeral port
+//! with `--spawn` (the implementation learns it from `SUPABASE_URL`, and a running
+//! `supabase start` or mock on 54321 does not get in the way), and 127.0.0.1:54321 with
+//! `--target` (where a hand-started implementation expects Supabase). A taken port is its own
+//! error ([`IssuerError::PortTaken`]) naming `--issuer-addr` as the fix.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,7 +17,18 @@ use crate::context::IssuerEndpoint;
 /// Why the issuer could not be started or reached.
 #[derive(Debug, thiserror::Error)]
 pub enum IssuerError {
-    /// The in-process issuer could not start (e.g. its port is taken).
+    /// The in-process issuer's address is in use.
+    #[error(
+        "cannot start the fake issuer on {addr}: the address is already in use (a running \
+         `supabase start`, `cargo xtask mock` or another run?); pick a free one with \
+         --issuer-addr ADDR (127.0.0.1:0 for any free port; with --target, start your \
+         implementation with SUPABASE_URL pointing at that address)"
+    )]
+    PortTaken {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The in-process issuer could not start for another reason.
     #[error("cannot start the fake issuer on {addr}: {cause}")]
     Start {
         /// The address asked for.
@@ -66,7 +83,14 @@ pub async fn start_in_process(
         .jwks_max_age(jwks_max_age)
         .spawn()
         .await
-        .map_err(|e| start_err(e.to_string()))?;
+        .map_err(|e| match e {
+            xauth_issuer::IssuerError::Bind { source, .. }
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                IssuerError::PortTaken { addr }
+            }
+            other => start_err(other.to_string()),
+        })?;
     let info = handle.info();
     let base_url: url::Url = info
         .api_url
@@ -161,4 +185,23 @@ pub async fn attach(
         },
         handle: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_taken_port_names_issuer_addr_as_the_fix() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let err = match start_in_process(addr, 600).await {
+            Ok(_) => panic!("the issuer started on a taken port"),
+            Err(e) => e,
+        };
+        assert!(matches!(err, IssuerError::PortTaken { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&addr.to_string()), "{text}");
+        assert!(text.contains("--issuer-addr"), "{text}");
+    }
 }

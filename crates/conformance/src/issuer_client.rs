@@ -342,6 +342,19 @@ impl IssuerClient {
                 detail: format!("no numeric jwks_fetches in {counters}"),
             })
     }
+
+    /// `jwks_last_served_unix_ms` of `GET /counters`: the wall-clock time (Unix ms) of the last
+    /// JWKS request the issuer answered normally (no fault), `None` when there was none.
+    pub async fn jwks_last_served_unix_ms(&self) -> Result<Option<u64>, ControlError> {
+        let counters = self.counters().await?;
+        match counters.get("jwks_last_served_unix_ms") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| ControlError::Body {
+                what: "GET /counters".into(),
+                detail: format!("jwks_last_served_unix_ms is not a number in {counters}"),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ fn main() {
                     seed: args.properties_seed,
                     quiet: args.quiet,
                     tags: args.tags.clone(),
+                    strict: args.strict,
                     ..PropertiesConfig::default()
                 })));
             }

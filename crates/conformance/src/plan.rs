@@ -20,6 +20,7 @@
 //! | `@needs-rfc6750` | `strict.rfc6750_headers = true` |
 //! | `@needs-loopback` | the target is on a loopback address |
 //! | `@needs-declared-leeway` | a `--profile` file was given (it declares `leeway_seconds`) |
+//! | `@needs-distinct-permission-route` | `routes.permission.path` is not `routes.protected` (an API with one role-gated route cannot both accept and forbid one token there) |
 //! | `@slow` | `--slow` is given |
 //! | `@strict` | `--strict` is given (a reading stricter than the contract fixes) |
 //!
@@ -125,6 +126,7 @@ pub const REQUIREMENT_TAGS: &[&str] = &[
     "needs-rfc6750",
     "needs-loopback",
     "needs-declared-leeway",
+    "needs-distinct-permission-route",
 ];
 
 impl Requirements {
@@ -157,6 +159,9 @@ impl Requirements {
                 "needs-declared-leeway" => (!self.profile_given).then_some(
                     "the boundary scenarios need the implementation's leeway: pass --profile declaring leeway_seconds",
                 ),
+                "needs-distinct-permission-route" => (p.routes.permission.path
+                    == p.routes.protected)
+                    .then_some("the profile's permission route is its protected route (routes.permission.path = routes.protected): one role-gated route cannot both accept and forbid the same token"),
                 "needs-loopback" => (!self.loopback)
                     .then_some("needs its own 127.0.x.y source address per scenario: the target is not on IPv4 loopback, or this system does not route 127.0.x.y"),
                 "slow" => (!self.slow).then_some("@slow (run with --slow)"),

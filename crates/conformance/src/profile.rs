@@ -20,6 +20,7 @@
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -146,8 +147,18 @@ pub struct Jwks {
     /// a revoked key keeps working), in seconds. Default 600.
     pub cache_ttl_max_seconds: NonZeroU64,
     /// The shortest time between two fetches triggered by unknown `kid`s, in seconds.
-    /// Default 30.
+    /// Default 30. `0` declares no cooldown; then `max_fetches_per_minute` must bound the
+    /// fetches instead (some bound must always exist: a flood of unknown kids is attacker
+    /// input).
     pub refetch_cooldown_seconds: u64,
+    /// At most this many JWKS fetches per minute, however many unknown kids arrive (the
+    /// jwks-rsa `jwksRequestsPerMinute` style of bound). Absent by default. When both bounds
+    /// are declared, both must hold.
+    pub max_fetches_per_minute: Option<NonZeroU32>,
+    /// Whether cached keys keep working while the JWKS endpoint fails for longer than the
+    /// cache TTL (stale-if-error). Default false: within the TTL since the last successful
+    /// fetch cached keys must keep working; beyond it, failing closed (401) is accepted too.
+    pub serves_stale_on_error: bool,
 }
 
 impl Default for Jwks {
@@ -155,6 +166,46 @@ impl Default for Jwks {
         Self {
             cache_ttl_max_seconds: NonZeroU64::new(600).unwrap_or(NonZeroU64::MIN),
             refetch_cooldown_seconds: 30,
+            max_fetches_per_minute: None,
+            serves_stale_on_error: false,
+        }
+    }
+}
+
+impl Jwks {
+    /// The longest an unknown kid may have to wait for the fetch it triggers, by the declared
+    /// bounds: the cooldown, or one minute's worth of the per-minute budget (`60 / N`
+    /// seconds, rounded up), whichever is longer.
+    pub fn refetch_interval(&self) -> Duration {
+        let cooldown = Duration::from_secs(self.refetch_cooldown_seconds);
+        let budget = self
+            .max_fetches_per_minute
+            .map(|n| Duration::from_secs(60u64.div_ceil(u64::from(n.get()))))
+            .unwrap_or_default();
+        cooldown.max(budget)
+    }
+
+    /// How many JWKS fetches triggered by unknown kids the declared bounds allow within
+    /// `elapsed`. A cooldown allows one fetch, plus one per elapsed cooldown (whole-second
+    /// clocks may start a cooldown up to a second early, so a cooldown counts as `C - 1 s`, at
+    /// least 1 s). A per-minute budget of `N` allows `N` at once plus `N` per started minute
+    /// after that (a token bucket refilled every minute). With both, the smaller.
+    pub fn allowed_fetches(&self, elapsed: Duration) -> u64 {
+        let by_cooldown = (self.refetch_cooldown_seconds > 0).then(|| {
+            let effective = Duration::from_secs(self.refetch_cooldown_seconds)
+                .saturating_sub(Duration::from_secs(1))
+                .max(Duration::from_secs(1));
+            1 + (elapsed.as_secs_f64() / effective.as_secs_f64()).floor() as u64
+        });
+        let by_budget = self.max_fetches_per_minute.map(|n| {
+            let n = u64::from(n.get());
+            n + n * elapsed.as_secs().div_ceil(60)
+        });
+        match (by_cooldown, by_budget) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            // Unreachable for a validated profile; no bound declared means none is allowed.
+            (None, None) => 1,
         }
     }
 }
@@ -427,6 +478,17 @@ impl Profile {
                 ),
             });
         }
+        if profile.jwks.refetch_cooldown_seconds == 0
+            && profile.jwks.max_fetches_per_minute.is_none()
+        {
+            let line = key_line(text, Some("jwks"), "refetch_cooldown_seconds");
+            return Err(ProfileError::Invalid {
+                file: file.to_owned(),
+                line,
+                field: "jwks.refetch_cooldown_seconds".to_owned(),
+                message: "0 declares no bound on JWKS fetches triggered by unknown kids; declare a cooldown of at least 1 s or jwks.max_fetches_per_minute (a flood of unknown kids is attacker input, so some bound must exist)".to_owned(),
+            });
+        }
         Ok(profile)
     }
 
@@ -512,5 +574,70 @@ mod fixture_tests {
             super::Profile::load(&path).unwrap(),
             super::Profile::default()
         );
+    }
+}
+
+#[cfg(test)]
+mod fetch_bounds {
+    use super::*;
+
+    fn jwks(cooldown: u64, per_minute: Option<u32>) -> Jwks {
+        Jwks {
+            refetch_cooldown_seconds: cooldown,
+            max_fetches_per_minute: per_minute.and_then(NonZeroU32::new),
+            ..Jwks::default()
+        }
+    }
+
+    #[test]
+    fn a_cooldown_allows_one_fetch_per_whole_cooldown_with_a_second_of_clock_slack() {
+        let s = Duration::from_secs;
+        assert_eq!(jwks(30, None).allowed_fetches(s(0)), 1);
+        assert_eq!(jwks(30, None).allowed_fetches(s(28)), 1);
+        assert_eq!(jwks(30, None).allowed_fetches(s(29)), 2);
+        assert_eq!(jwks(2, None).allowed_fetches(Duration::from_millis(900)), 1);
+        assert_eq!(
+            jwks(2, None).allowed_fetches(Duration::from_millis(2500)),
+            3
+        );
+        assert_eq!(jwks(1, None).allowed_fetches(s(5)), 6);
+    }
+
+    #[test]
+    fn a_per_minute_budget_allows_n_now_and_n_per_started_minute() {
+        let s = Duration::from_secs;
+        assert_eq!(jwks(0, Some(10)).allowed_fetches(s(0)), 10);
+        assert_eq!(jwks(0, Some(10)).allowed_fetches(s(2)), 20);
+        assert_eq!(jwks(0, Some(10)).allowed_fetches(s(61)), 30);
+        // Both declared: both must hold.
+        assert_eq!(jwks(30, Some(10)).allowed_fetches(s(2)), 1);
+        assert_eq!(jwks(1, Some(3)).allowed_fetches(s(10)), 6);
+    }
+
+    #[test]
+    fn the_refetch_interval_is_the_longer_of_the_declared_bounds() {
+        let s = Duration::from_secs;
+        assert_eq!(jwks(30, None).refetch_interval(), s(30));
+        assert_eq!(jwks(0, Some(10)).refetch_interval(), s(6));
+        assert_eq!(jwks(0, Some(7)).refetch_interval(), s(9));
+        assert_eq!(jwks(2, Some(60)).refetch_interval(), s(2));
+    }
+
+    #[test]
+    fn a_profile_without_any_fetch_bound_is_refused() {
+        let err = Profile::from_toml_str("[jwks]\nrefetch_cooldown_seconds = 0\n", "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("p.toml:2: jwks.refetch_cooldown_seconds: "),
+            "{err}"
+        );
+        assert!(err.contains("max_fetches_per_minute"), "{err}");
+        let ok = Profile::from_toml_str(
+            "[jwks]\nrefetch_cooldown_seconds = 0\nmax_fetches_per_minute = 10\n",
+            "p.toml",
+        )
+        .unwrap();
+        assert_eq!(ok.jwks.refetch_interval(), Duration::from_secs(6));
     }
 }

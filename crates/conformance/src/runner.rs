@@ -33,6 +33,7 @@ use crate::issuer_boot::{self, RunningIssuer};
 use crate::plan::{self, Decision, Plan, Requirements, ScenarioKey};
 use crate::profile::Profile;
 use crate::report::{self, FeatureReport, RunMeta, RunReport, collect};
+use crate::severity::Severity;
 use crate::spawn::{self, Spawned};
 use cucumber::gherkin::tagexpr::TagOperation;
 
@@ -55,6 +56,12 @@ pub trait PostPhase {
     /// `--tags '@properties'` is a valid selection even though it names no scenario).
     fn selected_by(&self, _tags: &TagOperation) -> bool {
         false
+    }
+    /// The severity of this phase's scenarios that carry no severity tag; the runner adds it
+    /// to their tags. Default critical: the properties find mutated or forged tokens that
+    /// must never be accepted.
+    fn severity(&self) -> Severity {
+        Severity::Critical
     }
 }
 
@@ -207,7 +214,12 @@ where
     if let Some(cmd) = &args.spawn {
         spawn::split_command(cmd)?;
     }
-    for (flag, path) in [("--junit", &args.junit), ("--json", &args.json)] {
+    for (flag, path) in [
+        ("--junit", &args.junit),
+        ("--json", &args.json),
+        ("--sarif", &args.sarif),
+        ("--html", &args.html),
+    ] {
         if let Some(path) = path {
             // Fail now, not after the run: open (creating, not truncating) for writing.
             std::fs::OpenOptions::new()
@@ -229,7 +241,7 @@ where
     let issuer = match (&args.issuer, &args.control_key) {
         (Some(url), Some(key)) => issuer_boot::attach(url, key, args.request_timeout).await?,
         (Some(_), None) => return Err(SetupError("--issuer needs --control-key".into())),
-        _ => issuer_boot::start_in_process(args.issuer_addr, args.issuer_jwks_max_age).await?,
+        _ => issuer_boot::start_in_process(args.issuer_addr(), args.issuer_jwks_max_age).await?,
     };
     let endpoint = issuer.endpoint().clone();
     let issuer_in_process = issuer.in_process();
@@ -393,7 +405,9 @@ where
     // 6. The scenarios.
     let started_at = chrono::Utc::now();
     let start = Instant::now();
-    let collector = collect::Collector::new(plan.clone(), expect_fail.clone(), !args.quiet);
+    let fail_on = args.fail_on();
+    let collector =
+        collect::Collector::new(plan.clone(), expect_fail.clone(), !args.quiet, fail_on);
     let live = collector.live();
     let run_keys: HashSet<ScenarioKey> = plan
         .scenarios
@@ -412,6 +426,9 @@ where
         .given(selftest::sleep_re(), selftest::sleep::<W>)
         .when(selftest::sleep_re(), selftest::sleep::<W>)
         .then(selftest::sleep_re(), selftest::sleep::<W>)
+        .then(selftest::observes_re(), selftest::observes::<W>)
+        .given(selftest::suite_error_re(), selftest::suite_error::<W>)
+        .then(selftest::suite_error_re(), selftest::suite_error::<W>)
         .before(|feature, _rule, scenario, world| {
             world.bind_scenario(ScenarioKey::of(feature, scenario));
             Box::pin(async {})
@@ -440,7 +457,14 @@ where
     let mut extra = Vec::new();
     for phase in post {
         tracing::info!(phase = phase.name(), "post phase");
-        extra.extend(phase.run(&ctx).await);
+        let mut features = phase.run(&ctx).await;
+        let severity = phase.severity().as_str();
+        for s in features.iter_mut().flat_map(|f| f.scenarios.iter_mut()) {
+            if !Severity::tagged(&s.tags) {
+                s.tags.push(severity.to_owned());
+            }
+        }
+        extra.extend(features);
     }
 
     // 8. Reports.
@@ -458,6 +482,7 @@ where
         features_origin: features.origin().to_owned(),
         expect_fail_file: args.expect_fail.as_ref().map(|p| p.display().to_string()),
         strict_expect_fail: args.strict_expect_fail,
+        fail_on,
     };
     let mut report = collect::assemble(&live, &plan, &expect_fail, meta, aborted);
     report.features.extend(extra);
@@ -553,6 +578,14 @@ fn finish_report(report: &RunReport, args: &RunArgs) -> Result<i32, SetupError> 
         std::fs::write(path, report::json::render(report))
             .map_err(|e| SetupError(format!("--json {}: {e}", path.display())))?;
     }
+    if let Some(path) = &args.sarif {
+        std::fs::write(path, report::sarif::render(report))
+            .map_err(|e| SetupError(format!("--sarif {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, report::html::render(report))
+            .map_err(|e| SetupError(format!("--html {}: {e}", path.display())))?;
+    }
     Ok(report.exit_code())
 }
 
@@ -606,12 +639,16 @@ async fn check_reachable(url: &url::Url, timeout: Duration) -> Result<(), SetupE
 }
 
 /// Steps every World gets from the runner, for the runner's own tests:
-/// `the runner self-test passes`, `the runner self-test fails with "MESSAGE"`,
-/// `the runner self-test sleeps for N ms`.
+/// `the runner self-test passes`, `the runner self-test fails with "MESSAGE"` (a text panic),
+/// `the runner self-test sleeps for N ms`, `the runner self-test observes STATUS [with code
+/// CODE] [and body "BODY"]` (a typed verdict: 401 UNAUTHENTICATED was expected) and `the
+/// runner self-test has a suite error "MESSAGE"` (a typed suite error).
 pub mod selftest {
     use cucumber::step::Context;
     use futures::future::LocalBoxFuture;
     use regex::Regex;
+
+    use crate::failure::{Observed, StepFailure, json_shape, shape};
 
     fn re(s: &str) -> Regex {
         match Regex::new(s) {
@@ -627,6 +664,48 @@ pub mod selftest {
     }
     pub(crate) fn sleep_re() -> Regex {
         re(r"^the runner self-test sleeps for (\d{1,7}) ms$")
+    }
+    pub(crate) fn observes_re() -> Regex {
+        re(r#"^the runner self-test observes (\d{3})(?: with code (\S+))?(?: and body "(.*)")?$"#)
+    }
+    pub(crate) fn suite_error_re() -> Regex {
+        re(r#"^the runner self-test has a suite error "(.*)"$"#)
+    }
+    /// The expectation of the `observes` step.
+    pub const OBSERVES_EXPECTATION: &str = "401 with error code UNAUTHENTICATED (runner self-test)";
+    /// Fails as a verdict: 401 UNAUTHENTICATED was expected, the given answer observed.
+    pub fn observes<W>(_: &mut W, ctx: Context) -> LocalBoxFuture<'_, ()> {
+        let group = |i: usize| ctx.matches.get(i).map(|m| m.1.clone()).unwrap_or_default();
+        let status: u16 = group(1).parse().unwrap_or(0);
+        let code = Some(group(2)).filter(|c| !c.is_empty());
+        let body = group(3);
+        Box::pin(async move {
+            let body_shape = match serde_json::from_str(&body) {
+                Ok(v) => json_shape(&v),
+                Err(_) => shape(&body, 160),
+            };
+            let message = format!(
+                "expected: {OBSERVES_EXPECTATION}\nresponse: {status}\n  body: {body}\nreproduce: curl -sS -i http://127.0.0.1:1/api/content"
+            );
+            StepFailure::verdict(
+                OBSERVES_EXPECTATION,
+                message,
+                Some(Observed {
+                    status: Some(status),
+                    code,
+                    body_shape,
+                }),
+            )
+            .raise()
+        })
+    }
+    /// Fails as a suite error.
+    pub fn suite_error<W>(_: &mut W, ctx: Context) -> LocalBoxFuture<'_, ()> {
+        let msg = ctx.matches.get(1).map(|m| m.1.clone()).unwrap_or_default();
+        Box::pin(async move {
+            StepFailure::suite_error(format!("suite error (not a verdict on the target): {msg}"))
+                .raise()
+        })
     }
     /// Passes.
     pub fn pass<W>(_: &mut W, _: Context) -> LocalBoxFuture<'_, ()> {

@@ -61,6 +61,9 @@ pub struct XauthWorld {
     pub exchanges: Vec<Exchange>,
     /// The attacker listener, once a step started it.
     pub attacker: Option<AttackerListener>,
+    /// The kid of the attacker's key in this scenario (unique per scenario, so one scenario's
+    /// leftovers, such as a cached key set, can never decide another's verdict).
+    pub attacker_kid: String,
     /// A unique marker for reflection checks.
     pub marker: String,
     /// Secrets to redact from reports.
@@ -125,6 +128,10 @@ impl XauthWorld {
             token: None,
             exchanges: Vec::new(),
             attacker: None,
+            attacker_kid: format!(
+                "attacker-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            ),
             marker: format!("xauthMarker{}", uuid::Uuid::new_v4().simple()),
             secrets,
             scenario: None,
@@ -153,16 +160,24 @@ impl XauthWorld {
         } else {
             exchanges
         };
-        panic!(
-            "{}",
-            evidence::failure_report(expectation, &recipe, shown, &self.secrets)
-        );
+        // The answer that contradicts the expectation: the last exchange shown.
+        let observed = shown.last().map(|ex| {
+            crate::failure::Observed::of_exchange(ex, &self.ctx.profile.error_code_pointer)
+        });
+        let mut message = evidence::failure_report(expectation, &recipe, shown, &self.secrets);
+        if let Some(contacts) = self.attacker_contacts() {
+            message = format!("{contacts}\n\n{message}");
+        }
+        crate::failure::StepFailure::verdict(expectation, message, observed).raise()
     }
 
     /// Fails because the harness itself could not do what a step asks (not a verdict on the
     /// target).
     pub fn harness_error(&self, what: impl std::fmt::Display) -> ! {
-        panic!("suite error (not a verdict on the target): {what}");
+        crate::failure::StepFailure::suite_error(format!(
+            "suite error (not a verdict on the target): {what}"
+        ))
+        .raise()
     }
 
     /// The token under construction, or a harness error.
@@ -325,7 +340,7 @@ impl XauthWorld {
     /// Starts the attacker listener (serving the attacker's ES256 JWKS) if not running.
     pub async fn attacker(&mut self) -> &AttackerListener {
         if self.attacker.is_none() {
-            let jwk = crate::forge::sign::attacker_public_jwk("ES256", ATTACKER_KID)
+            let jwk = crate::forge::sign::attacker_public_jwk("ES256", &self.attacker_kid)
                 .unwrap_or_else(|e| self.harness_error(e));
             let body = serde_json::json!({"keys": [jwk]}).to_string();
             match AttackerListener::start(body).await {
@@ -338,6 +353,21 @@ impl XauthWorld {
             .unwrap_or_else(|| self.harness_error("no attacker listener"))
     }
 
+    /// What the attacker listener received, when this scenario started one and it was
+    /// contacted: a failure reports it even when the failing step came before the scenario's
+    /// own "the attacker listener received no request" check (a fetch of an attacker URL is
+    /// the worse finding, and it must not hide behind an earlier one).
+    pub fn attacker_contacts(&self) -> Option<String> {
+        let l = self.attacker.as_ref()?;
+        let n = l.connections();
+        (n > 0).then(|| {
+            format!(
+                "ALSO: the attacker listener received {n} request(s) during this scenario (a correct implementation never contacts it): {}",
+                l.request_lines().join(" | ")
+            )
+        })
+    }
+
     /// The last exchange, or a harness error.
     pub fn last_exchange(&self) -> &Exchange {
         self.exchanges
@@ -345,9 +375,6 @@ impl XauthWorld {
             .unwrap_or_else(|| self.harness_error("no request was sent yet"))
     }
 }
-
-/// The kid of the attacker's key in the attacker's JWKS.
-pub const ATTACKER_KID: &str = "attacker-key-1";
 
 /// Unix time now, from the suite's clock.
 pub fn now_unix() -> i64 {

@@ -32,6 +32,8 @@ lack_claims = { app_metadata = { admin = false } }
 [jwks]
 cache_ttl_max_seconds = 60
 refetch_cooldown_seconds = 5
+max_fetches_per_minute = 10
+serves_stale_on_error = true
 [rate_limit]
 enabled = true
 requests = 10
@@ -56,6 +58,8 @@ rfc6750_headers = false
     );
     assert_eq!(p.jwks.cache_ttl_max_seconds.get(), 60);
     assert_eq!(p.jwks.refetch_cooldown_seconds, 5);
+    assert_eq!(p.jwks.max_fetches_per_minute.map(|n| n.get()), Some(10));
+    assert!(p.jwks.serves_stale_on_error);
     assert_eq!(p.rate_limit.requests.get(), 10);
     assert_eq!(p.rate_limit.keying, RateLimitKeying::Ip);
     // [rate_limit] given without [rate_limit.ip]: the per-IP default stays.

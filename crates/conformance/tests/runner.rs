@@ -43,6 +43,43 @@ Feature: Mixed results
       | sleeps for 5 ms |
 ";
 
+/// One scenario per severity, failing through the typed self-test steps (the observed answer
+/// as data), an outline whose three rows fail the same way (one root cause), and a suite error.
+const SEVERE: &str = r#"@selftest
+Feature: Severities
+
+  @A07 @critical
+  Scenario: a forged token is refused
+    Given the runner self-test passes
+    Then the runner self-test observes 200 and body "{"ok":true}"
+
+  @A30 @high
+  Scenario Outline: a hostile kid <kid> is refused
+    Then the runner self-test observes 500 with code INTERNAL and body "{"error":{"code":"INTERNAL","message":"kid '<kid>' broke 12 things"}}"
+
+    Examples:
+      | kid                       |
+      | ../../etc/passwd          |
+      | <script>alert(1)</script> |
+      | %00                       |
+
+  @A12 @medium
+  Scenario: an expired token says TOKEN_EXPIRED
+    Then the runner self-test observes 401 with code TOKEN_EXPIRED and body "{"error":{"code":"TOKEN_EXPIRED"}}"
+
+  @A40 @low
+  Scenario: a hardened reading holds
+    Then the runner self-test observes 200
+
+  @A50 @medium
+  Scenario: the suite cannot judge
+    Given the runner self-test has a suite error "the issuer refused a mint"
+
+  @A12 @medium
+  Scenario: a valid token is accepted
+    Given the runner self-test passes
+"#;
+
 struct Fixture {
     dir: tempfile::TempDir,
 }
@@ -166,7 +203,10 @@ fn a_failure_exits_1_and_shows_the_step_message() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
     assert_eq!(last_line(&out), "3 passed, 1 failed, 1 skipped");
-    assert!(text.contains("Failures (1)"), "{text}");
+    assert!(
+        text.contains("Failures (1 in 1 group; --fail-on medium)"),
+        "{text}"
+    );
     assert!(
         text.contains("Mixed results :: second fails  (mixed.feature:9)"),
         "{text}"
@@ -257,11 +297,70 @@ fn the_issuer_port_taken_exits_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
     assert!(
-        stderr(&out).contains("cannot start the fake issuer"),
-        "{}",
+        err.contains(&format!(
+            "cannot start the fake issuer on {addr}: the address is already in use"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--issuer-addr"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// Holds 127.0.0.1:54321 (where `supabase start` serves) if nothing else does; either way the
+/// port is taken while the guard lives.
+fn occupy_54321() -> Option<std::net::TcpListener> {
+    std::net::TcpListener::bind("127.0.0.1:54321").ok()
+}
+
+#[test]
+fn spawn_uses_an_ephemeral_issuer_port_and_target_keeps_54321() {
+    let _taken = occupy_54321();
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    // --spawn without --issuer-addr: an ephemeral port, announced in SUPABASE_URL.
+    let cmd = format!(
+        "sh -c 'env > {}; exec {BIN} stub-target'",
+        f.path("env").display()
+    );
+    let out = Command::new(BIN)
+        .args(["run", "--no-properties", "--spawn", &cmd, "--features"])
+        .arg(f.path("features"))
+        .arg("--log-dir")
+        .arg(f.path("logs"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
         stderr(&out)
     );
+    let env = std::fs::read_to_string(f.path("env")).unwrap();
+    let url = env
+        .lines()
+        .find_map(|l| l.strip_prefix("SUPABASE_URL="))
+        .unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_ne!(url, "http://127.0.0.1:54321", "{url}");
+
+    // --target without --issuer-addr: 54321, and a taken 54321 names the fix.
+    let target = format!("http://127.0.0.1:{}", closed_port());
+    let out = Command::new(BIN)
+        .args(["run", "--no-properties", "--target", &target, "--features"])
+        .arg(f.path("features"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "cannot start the fake issuer on 127.0.0.1:54321: the address is already in use"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("--issuer-addr"), "{err}");
 }
 
 #[test]
@@ -407,10 +506,14 @@ fn expected_failures_do_not_fail_the_run() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("Expected failures (listed in --expect-fail"),
+        text.contains("Expected failures (1; listed in --expect-fail"),
         "{text}"
     );
-    assert_eq!(last_line(&out), "3 passed, 0 failed, 2 skipped");
+    // Expected failures are not skips: their own line before the closing line.
+    assert!(
+        text.ends_with("\n1 expected failure (--expect-fail)\n\n3 passed, 0 failed, 1 skipped\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -429,7 +532,7 @@ fn an_unexpected_pass_warns_and_fails_only_when_strict() {
     assert!(text.contains("? no such scenario"), "{text}");
     let out = f.run_spawned(&["--expect-fail", l, "--strict-expect-fail"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert_eq!(last_line(&out), "2 passed, 1 failed, 2 skipped");
+    assert_eq!(last_line(&out), "2 passed, 1 failed, 1 skipped");
 }
 
 #[test]
@@ -659,6 +762,233 @@ fn junit_and_json_reports_have_a_stable_shape() {
     });
 }
 
+// ---------------------------------------------------------------- severities, groups
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+#[test]
+fn failures_are_grouped_and_critical_ones_come_first() {
+    let f = Fixture::new(&[("severe.feature", SEVERE)]);
+    let json = f.path("r.json");
+    let out = f.run_spawned(&["--json", json.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    // critical 1 + high 3 + medium 1 + the suite error; the low failure is below --fail-on.
+    assert_eq!(last_line(&out), "1 passed, 6 failed, 0 skipped");
+    assert!(
+        text.contains("\n1 failed below --fail-on medium (not failing the run)\n"),
+        "{text}"
+    );
+    // The critical banner opens the failure section, and names what was accepted.
+    let banner = text
+        .find("CRITICAL: the implementation ACCEPTED tokens it must reject (1 accepted)")
+        .expect(&text);
+    let failures = text.find("\nFailures (").expect(&text);
+    assert!(banner < failures, "{text}");
+    assert!(
+        text.contains("  ACCEPTED a forged token is refused  (severe.feature:5)"),
+        "{text}"
+    );
+    // One root cause, three outline rows: one group, every row named, one evidence block.
+    assert!(
+        text.contains("[HIGH] 3 scenarios: expected 401 with error code UNAUTHENTICATED (runner self-test); got HTTP 500, error code \"INTERNAL\""),
+        "{text}"
+    );
+    for kid in ["../../etc/passwd", "<script>alert(1)</script>", "%00"] {
+        assert!(
+            text.contains(&format!("a hostile kid {kid} is refused")),
+            "{text}"
+        );
+    }
+    // critical, high, medium and low verdict groups: four evidence blocks for six failures
+    assert_eq!(
+        count(&text, "    | expected: 401 with error code"),
+        4,
+        "{text}"
+    );
+    assert!(
+        text.contains("[LOW; below --fail-on medium: not failing the run] 1 scenario"),
+        "{text}"
+    );
+    assert!(text.contains("Suite errors (1;"), "{text}");
+    // The summary counts failures per severity.
+    assert!(
+        text.contains("  feature         passed  failed  skipped  critical  high  medium  low"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  severe.feature       1       6        0         1     3       1    1"),
+        "{text}"
+    );
+
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["run"]["fail_on"], "medium");
+    assert_eq!(v["summary"]["failed"], 6);
+    assert_eq!(v["summary"]["below_fail_on"], 1);
+    assert_eq!(
+        v["summary"]["failed_by_severity"],
+        serde_json::json!({"critical": 1, "high": 3, "medium": 1, "low": 1})
+    );
+    let groups = v["groups"].as_array().unwrap();
+    let shape: Vec<_> = groups
+        .iter()
+        .map(|g| {
+            (
+                g["status"].as_str().unwrap(),
+                g["severity"].as_str().unwrap(),
+                g["count"].as_u64().unwrap(),
+                g["fails_run"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("failed", "critical", 1, true),
+            ("failed", "high", 3, true),
+            ("failed", "medium", 1, true),
+            ("failed", "low", 1, false),
+            ("error", "medium", 1, true),
+        ]
+    );
+    assert_eq!(groups[0]["accepted"], true);
+    assert_eq!(groups[1]["observed"]["status"], 500);
+    assert_eq!(groups[1]["observed"]["code"], "INTERNAL");
+    assert_eq!(
+        groups[1]["observed"]["body_shape"],
+        r#"{"error":{"code":"INTERNAL","message":"kid '…' broke # things"}}"#
+    );
+    assert_eq!(groups[1]["scenarios"][0]["file"], "severe.feature");
+    assert_eq!(groups[1]["scenarios"][0]["line"], 15);
+    assert!(
+        groups[1]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("reproduce: curl"),
+        "{}",
+        groups[1]
+    );
+    let low = &v["features"][0]["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "a hardened reading holds")
+        .cloned()
+        .unwrap();
+    assert_eq!(low["status"], "failed", "the mutation gate still sees it");
+    assert_eq!(low["severity"], "low");
+    assert_eq!(low["fails_run"], false);
+}
+
+#[test]
+fn fail_on_sets_the_threshold_and_strict_lowers_it() {
+    let f = Fixture::new(&[("severe.feature", SEVERE)]);
+    // --fail-on critical: only the accepted token (and the suite error) fail the run.
+    let out = f.run_spawned(&["--fail-on", "critical"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(last_line(&out), "1 passed, 2 failed, 0 skipped");
+    assert!(
+        text.contains("\n5 failed below --fail-on critical (not failing the run)\n"),
+        "{text}"
+    );
+    // Nothing at or above the threshold failed (suite error deselected): exit 0.
+    let out = f.run_spawned(&[
+        "--fail-on",
+        "critical",
+        "--tags",
+        "not @critical and not @A50",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(last_line(&out), "1 passed, 0 failed, 0 skipped");
+    // --strict: the low failure fails the run too; an explicit --fail-on wins over it.
+    let out = f.run_spawned(&["--strict", "--tags", "@low"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(last_line(&out), "0 passed, 1 failed, 0 skipped");
+    let out = f.run_spawned(&["--strict", "--fail-on", "medium", "--tags", "@low"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // A suite error fails the run whatever the threshold.
+    let out = f.run_spawned(&["--fail-on", "critical", "--tags", "@A50"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(last_line(&out), "0 passed, 1 failed, 0 skipped");
+}
+
+#[test]
+fn sarif_and_html_reports() {
+    let f = Fixture::new(&[("severe.feature", SEVERE)]);
+    let sarif = f.path("r.sarif");
+    let html = f.path("r.html");
+    let out = f.run_spawned(&[
+        "--sarif",
+        sarif.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+
+    // SARIF 2.1.0: rules for the catalogue rows, results that reference them.
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["$schema"].as_str().unwrap().ends_with("sarif-2.1.0.json"));
+    let driver = &v["runs"][0]["tool"]["driver"];
+    assert_eq!(driver["name"], "xauth-conformance");
+    let rules = driver["rules"].as_array().unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["A07", "A30", "A12", "A40", "A50"]);
+    assert_eq!(
+        rules[0]["shortDescription"]["text"],
+        "a forged token is refused"
+    );
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    // one per failing scenario; the suite error is not a finding on the target
+    assert_eq!(results.len(), 6);
+    for r in results {
+        let id = r["ruleId"].as_str().unwrap();
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(ids.get(index), Some(&id), "{r}");
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], "features/severe.feature");
+        assert!(loc["region"]["startLine"].as_u64().unwrap() > 0);
+    }
+    let levels: Vec<&str> = results
+        .iter()
+        .map(|r| r["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        levels,
+        ["error", "error", "error", "error", "warning", "note"]
+    );
+    assert!(
+        results[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("ACCEPTED a forged token is refused: observed HTTP 200"),
+        "{}",
+        results[0]
+    );
+
+    // HTML: self-contained, attacker bytes escaped, critical first.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(
+        !page.contains("<script"),
+        "the hostile kid must come out escaped"
+    );
+    assert!(page.contains("a hostile kid &lt;script&gt;alert(1)&lt;/script&gt; is refused"));
+    assert!(
+        !page.contains("src=") && !page.contains("<link"),
+        "no external asset"
+    );
+    let banner = page.find("ACCEPTED tokens it must reject").expect(&page);
+    let high = page.find("3 scenarios: expected").expect(&page);
+    assert!(banner < high);
+    assert!(page.contains("1 passed, 6 failed, 0 skipped"));
+}
+
 #[test]
 fn a_suite_error_is_reported_apart_and_fails_the_run() {
     let f = Fixture::new(&[(
@@ -676,7 +1006,7 @@ fn a_suite_error_is_reported_apart_and_fails_the_run() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("Suite errors (the suite could not judge these"),
+        text.contains("Suite errors (1; the suite could not judge these"),
         "{text}"
     );
     assert!(!text.contains("\nFailures ("), "{text}");

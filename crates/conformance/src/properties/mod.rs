@@ -74,6 +74,10 @@ pub struct PropertiesConfig {
     pub quiet: bool,
     /// The run's `--tags` expression: a property runs only when its tags match.
     pub tags: Option<String>,
+    /// `--strict`: an expired, genuinely signed token that is also wrong in another way must
+    /// be UNAUTHENTICATED; by default TOKEN_EXPIRED is accepted for it too (it is authentic:
+    /// see features/expiry.feature).
+    pub strict: bool,
 }
 
 impl Default for PropertiesConfig {
@@ -84,6 +88,7 @@ impl Default for PropertiesConfig {
             max_shrink_iters: 256,
             quiet: true,
             tags: None,
+            strict: false,
         }
     }
 }
@@ -142,6 +147,7 @@ fn errored(name: &str, line: usize, tags: &[&str], message: String) -> ScenarioR
         failure: Some(Failure {
             step: "property setup".into(),
             message,
+            ..Failure::default()
         }),
         skip_reason: None,
     }
@@ -272,6 +278,9 @@ impl Sources {
 enum Expect {
     Accepted,
     Error(u16, &'static str),
+    /// 401 with UNAUTHENTICATED or TOKEN_EXPIRED: an authentic but expired token that is also
+    /// wrong in another way (the default reading of error precedence).
+    Refused401,
 }
 
 impl Expect {
@@ -279,7 +288,33 @@ impl Expect {
         match self {
             Expect::Accepted => "a 2xx answer".into(),
             Expect::Error(s, c) => format!("{s} with error code {c} at {pointer}"),
+            Expect::Refused401 => {
+                format!("401 with error code UNAUTHENTICATED or TOKEN_EXPIRED at {pointer}")
+            }
         }
+    }
+}
+
+/// Why a property failed: the report's message and, for a verdict, the target's answer as data
+/// (so the report can group it and say ACCEPTED when a mutated token got a 2xx).
+#[derive(Debug)]
+struct Refusal {
+    message: String,
+    observed: Option<crate::failure::Observed>,
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            observed: None,
+        }
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
     }
 }
 
@@ -301,6 +336,7 @@ struct Harness {
     cases: u32,
     max_shrink_iters: u32,
     families: Vec<Family>,
+    strict: bool,
 }
 
 impl Harness {
@@ -360,6 +396,7 @@ impl Harness {
             cases: cases.max(1),
             max_shrink_iters,
             families,
+            strict: config.strict,
         })
     }
 
@@ -411,21 +448,22 @@ impl Harness {
 
     fn meets(&self, ex: &Exchange, expect: &Expect) -> bool {
         let Ok(r) = &ex.outcome else { return false };
+        let code = || {
+            r.json().and_then(|b| {
+                self.ctx
+                    .profile
+                    .error_code_pointer
+                    .lookup(&b)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+        };
         match expect {
             Expect::Accepted => (200..300).contains(&r.status),
-            Expect::Error(status, code) => {
-                r.status == *status
-                    && r.json()
-                        .and_then(|b| {
-                            self.ctx
-                                .profile
-                                .error_code_pointer
-                                .lookup(&b)
-                                .and_then(Value::as_str)
-                                .map(str::to_owned)
-                        })
-                        .as_deref()
-                        == Some(*code)
+            Expect::Error(status, want) => r.status == *status && code().as_deref() == Some(*want),
+            Expect::Refused401 => {
+                r.status == 401
+                    && matches!(code().as_deref(), Some("UNAUTHENTICATED" | "TOKEN_EXPIRED"))
             }
         }
     }
@@ -538,19 +576,21 @@ impl Harness {
         name: &str,
         line: usize,
         tags: &[&str],
-        result: Result<(), String>,
+        result: Result<(), Refusal>,
     ) -> ScenarioReport {
         let (status, failure) = match result {
             Ok(()) => (Status::Passed, None),
-            Err(msg) => (
-                if msg.starts_with(crate::report::SUITE_ERROR_PREFIX) {
+            Err(Refusal { message, observed }) => (
+                if message.starts_with(crate::report::SUITE_ERROR_PREFIX) {
                     Status::Error
                 } else {
                     Status::Failed
                 },
                 Some(Failure {
                     step: format!("property: {name}"),
-                    message: msg,
+                    message,
+                    observed,
+                    ..Failure::default()
                 }),
             ),
         };
@@ -595,54 +635,86 @@ impl Harness {
 
     fn mutation_property(&self, bases: &[Result<Base, String>]) -> ScenarioReport {
         let tags = &["properties", "mutation"];
-        let result = self.usable(bases).and_then(|usable| {
-            if usable.is_empty() {
-                return Err("suite error: no key family to mint with".into());
-            }
-            let path = self.ctx.profile.routes.protected.as_str();
-            let expect = Expect::Error(401, "UNAUTHENTICATED");
-            let expectation = format!(
-                "{} (the token was mutated so that no correct implementation accepts it)",
-                expect.describe(self.ctx.profile.error_code_pointer.as_str())
-            );
-            let last: RefCell<Option<CaseFailure>> = RefCell::new(None);
-            let deadline = self.deadline();
-            let timed_out = RefCell::new(false);
-            let n = usable.len();
-            let strategy = (0..n, mutation::mutation());
-            let mut runner = self.runner("mutation");
-            let outcome = runner.run(&strategy, |(i, m)| {
-                if Instant::now() >= deadline {
-                    *timed_out.borrow_mut() = true;
-                    return Ok(());
+        let result = self
+            .usable(bases)
+            .map_err(Refusal::from)
+            .and_then(|usable| {
+                if usable.is_empty() {
+                    return Err("suite error: no key family to mint with".into());
                 }
-                let base = usable[i];
-                let Some(token) = m.apply(&base.token, base.family.alg()) else {
-                    return Ok(()); // an equivalent of a valid token: not a mutation
-                };
-                let ex = self.send(path, &token);
-                if self.meets(&ex, &expect) {
-                    return Ok(());
-                }
-                *last.borrow_mut() = Some(CaseFailure {
-                    input: format!("{} base token, {m:?}", base.family.alg()),
-                    recipe: vec![
-                        format!("a valid {} token minted by the issuer", base.family.alg()),
-                        format!("mutated: {m:?}"),
-                    ],
-                    expectation: expectation.clone(),
-                    exchange: ex,
+                let path = self.ctx.profile.routes.protected.as_str();
+                let expect = Expect::Error(401, "UNAUTHENTICATED");
+                let expectation = format!(
+                    "{} (the token was mutated so that no correct implementation accepts it)",
+                    expect.describe(self.ctx.profile.error_code_pointer.as_str())
+                );
+                let last: RefCell<Option<CaseFailure>> = RefCell::new(None);
+                let deadline = self.deadline();
+                let timed_out = RefCell::new(false);
+                let n = usable.len();
+                let strategy = (0..n, mutation::mutation());
+                let mut runner = self.runner("mutation");
+                let outcome = runner.run(&strategy, |(i, m)| {
+                    if Instant::now() >= deadline {
+                        *timed_out.borrow_mut() = true;
+                        return Ok(());
+                    }
+                    let base = usable[i];
+                    let Some(token) = m.apply(&base.token, base.family.alg()) else {
+                        return Ok(()); // an equivalent of a valid token: not a mutation
+                    };
+                    let ex = self.send(path, &token);
+                    if self.meets(&ex, &expect) {
+                        return Ok(());
+                    }
+                    *last.borrow_mut() = Some(CaseFailure {
+                        input: format!("{} base token, {m:?}", base.family.alg()),
+                        recipe: vec![
+                            format!("a valid {} token minted by the issuer", base.family.alg()),
+                            format!("mutated: {m:?}"),
+                        ],
+                        expectation: expectation.clone(),
+                        exchange: ex,
+                    });
+                    Err(TestCaseError::fail("wrong verdict"))
                 });
-                Err(TestCaseError::fail("wrong verdict"))
+                self.conclude(outcome, &last, &timed_out)
             });
-            self.conclude(outcome, &last, &timed_out)
-        });
         self.scenario(MUTATION_NAME, 1, tags, result)
     }
 
     fn conclude<V: std::fmt::Debug>(
         &self,
         outcome: Result<(), TestError<V>>,
+        last: &RefCell<Option<CaseFailure>>,
+        timed_out: &RefCell<bool>,
+    ) -> Result<(), Refusal> {
+        let outcome = match outcome {
+            Err(TestError::Fail(reason, _)) => match last.borrow_mut().take() {
+                Some(f) if !f.input.starts_with("suite error") && f.exchange.outcome.is_ok() => {
+                    return Err(Refusal {
+                        message: self.failure_message(&f, &reason.to_string()),
+                        observed: Some(crate::failure::Observed::of_exchange(
+                            &f.exchange,
+                            &self.ctx.profile.error_code_pointer,
+                        )),
+                    });
+                }
+                other => {
+                    *last.borrow_mut() = other;
+                    Err(TestError::Fail(reason, ()))
+                }
+            },
+            Err(TestError::Abort(reason)) => Err(TestError::Abort(reason)),
+            Ok(()) => Ok(()),
+        };
+        self.conclude_text(outcome, last, timed_out)
+            .map_err(Refusal::from)
+    }
+
+    fn conclude_text(
+        &self,
+        outcome: Result<(), TestError<()>>,
         last: &RefCell<Option<CaseFailure>>,
         timed_out: &RefCell<bool>,
     ) -> Result<(), String> {
@@ -678,7 +750,7 @@ impl Harness {
 
     fn differential_property(&self, bases: &[Result<Base, String>]) -> ScenarioReport {
         let tags = &["properties", "differential"];
-        let result = self.usable(bases).and_then(|usable| {
+        let result = self.usable(bases).map_err(Refusal::from).and_then(|usable| {
             let families: Vec<Family> = usable.iter().map(|b| b.family).collect();
             if families.is_empty() {
                 return Err("suite error: no key family to mint with".into());
@@ -743,6 +815,22 @@ impl Harness {
                             exchange: self.no_exchange(),
                         });
                         return Err(TestCaseError::fail("oracle"));
+                    }
+                    // Every token here is genuinely signed by the issuer: an expired one is
+                    // authentic, so unless --strict its other faults may be answered
+                    // TOKEN_EXPIRED too (exp checked first, as mainstream libraries do).
+                    Err(rej)
+                        if !self.strict
+                            && matches!(case.exp, differential::Exp::Past(_))
+                            && rej.outcome() == xauth_verifier::Outcome::Unauthenticated =>
+                    {
+                        (
+                            Expect::Refused401,
+                            format!(
+                                "xauth-verifier rejects it ({}); it is also expired, and authentic, so TOKEN_EXPIRED is accepted too without --strict",
+                                rej.reason()
+                            ),
+                        )
                     }
                     Err(rej) => (
                         Expect::Error(401, rej.outcome().code()),

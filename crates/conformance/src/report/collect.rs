@@ -2,6 +2,11 @@
 //! as its events arrive (events of concurrent scenarios interleave; each is keyed by file and
 //! position), prints a progress line when a feature finishes, and lets a watchdog fail
 //! scenarios that exceed the per-scenario timeout.
+//!
+//! A failing step's panic payload is read as a typed [`StepFailure`] (the expectation and the
+//! observed answer as data, verdict or suite error); a text payload (a plain panic, an
+//! assertion) is reported by its text, and counts as a suite error when it starts with
+//! [`super::SUITE_ERROR_PREFIX`] or is cucumber's "failed to initialize `World`".
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -14,12 +19,14 @@ use parking_lot::Mutex;
 use super::{Failure, FeatureReport, RunMeta, RunReport, ScenarioReport, Status};
 use crate::deadline::Deadlines;
 use crate::expect_fail::ExpectFail;
+use crate::failure::{FailureKind, StepFailure};
 use crate::plan::{Decision, Plan, ScenarioKey};
+use crate::severity::Severity;
 
 /// The raw outcome of one scenario that ran.
 #[derive(Debug, Clone)]
 struct Outcome {
-    failure: Option<Failure>,
+    failure: Option<(Failure, FailureKind)>,
     duration: Duration,
 }
 
@@ -27,7 +34,7 @@ struct Outcome {
 struct Running {
     started: Instant,
     step: Option<String>,
-    failure: Option<Failure>,
+    failure: Option<(Failure, FailureKind)>,
 }
 
 /// State shared by the writer, the watchdog and the final assembly.
@@ -60,16 +67,24 @@ pub struct Collector {
     plan: Arc<Plan>,
     expect_fail: Arc<ExpectFail>,
     progress: bool,
+    fail_on: Severity,
 }
 
 impl Collector {
-    /// A collector for `plan`; `progress` prints a line per finished feature.
-    pub fn new(plan: Arc<Plan>, expect_fail: Arc<ExpectFail>, progress: bool) -> Self {
+    /// A collector for `plan`; `progress` prints a line per finished feature, counting failures
+    /// below `fail_on` apart.
+    pub fn new(
+        plan: Arc<Plan>,
+        expect_fail: Arc<ExpectFail>,
+        progress: bool,
+        fail_on: Severity,
+    ) -> Self {
         Self {
             live: Arc::new(Mutex::new(Live::new())),
             plan,
             expect_fail,
             progress,
+            fail_on,
         }
     }
 
@@ -110,26 +125,25 @@ impl Collector {
                     event::Step::Started => r.step = Some(text),
                     event::Step::Passed(..) => {}
                     event::Step::Skipped => {
-                        r.failure.get_or_insert(Failure {
-                            step: text,
-                            message: "no step definition matches this step (undefined step)"
-                                .to_owned(),
-                        });
+                        r.failure.get_or_insert((
+                            Failure {
+                                step: text,
+                                message: "no step definition matches this step (undefined step)"
+                                    .to_owned(),
+                                ..Failure::default()
+                            },
+                            FailureKind::Verdict,
+                        ));
                     }
                     event::Step::Failed(_, _, _, err) => {
-                        r.failure.get_or_insert(Failure {
-                            step: text,
-                            message: step_error_message(&err),
-                        });
+                        r.failure.get_or_insert(step_failure(text, &err));
                     }
                 }
             }
             event::Scenario::Hook(which, event::Hook::Failed(_, info)) => {
                 if let Some(r) = live.running.get_mut(&key) {
-                    r.failure.get_or_insert(Failure {
-                        step: format!("{which} hook"),
-                        message: truncate(panic_message(&info), MAX_MESSAGE_BYTES),
-                    });
+                    r.failure
+                        .get_or_insert(payload_failure(format!("{which} hook"), &info));
                 }
             }
             event::Scenario::Hook(..) | event::Scenario::Log(_) => {}
@@ -169,6 +183,21 @@ impl Collector {
                 Decision::Skip(_) => c.skipped += 1,
                 Decision::Run => match live.done.get(&p.key) {
                     Some(o) if o.failure.is_none() => c.passed += 1,
+                    Some(Outcome {
+                        failure: Some((_, FailureKind::Verdict)),
+                        ..
+                    }) if Severity::of_tags(&p.tags) < self.fail_on
+                        && !self
+                            .expect_fail
+                            .matches(&p.feature_name, &p.feature_stem, &p.name)
+                        && !self.expect_fail.matches(
+                            &p.feature_name,
+                            &p.feature_stem,
+                            &p.base_name,
+                        ) =>
+                    {
+                        c.below_fail_on += 1
+                    }
                     Some(_)
                         if self
                             .expect_fail
@@ -185,7 +214,11 @@ impl Collector {
                 },
             }
         }
-        let mark = if c.failed > 0 { "FAIL" } else { " ok " };
+        let mark = match (c.failed, c.below_fail_on) {
+            (0, 0) => " ok ",
+            (0, _) => "warn",
+            _ => "FAIL",
+        };
         let rel = self
             .plan
             .scenarios
@@ -194,10 +227,14 @@ impl Collector {
             .map_or_else(|| feature.name.clone(), |p| p.feature_file.clone());
         let mut line = format!(
             "[{mark}] {rel}: {} passed, {} failed, {} skipped",
-            c.passed,
-            c.failed,
-            c.skipped + c.expected_failures
+            c.passed, c.failed, c.skipped
         );
+        if c.below_fail_on > 0 {
+            line.push_str(&format!(
+                ", {} failed below --fail-on {}",
+                c.below_fail_on, self.fail_on
+            ));
+        }
         if c.expected_failures > 0 {
             line.push_str(&format!(", {} expected failures", c.expected_failures));
         }
@@ -263,12 +300,45 @@ const WORLD_INIT_FAILED: &str = "failed to initialize `World`";
 /// Failure messages longer than this are cut (the evidence of one step is bounded).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-fn step_error_message(err: &event::StepError) -> String {
-    let msg = match err {
-        event::StepError::Panic(info) => panic_message(info),
-        other => other.to_string(),
+fn step_failure(step: String, err: &event::StepError) -> (Failure, FailureKind) {
+    match err {
+        event::StepError::Panic(info) => payload_failure(step, info),
+        other => text_failure(step, other.to_string()),
+    }
+}
+
+/// The failure a panic payload describes: a typed [`StepFailure`], else its text.
+fn payload_failure(step: String, info: &event::Info) -> (Failure, FailureKind) {
+    match StepFailure::of_payload(info.as_ref()) {
+        Some(f) => (
+            Failure {
+                step,
+                message: truncate(f.message.clone(), MAX_MESSAGE_BYTES),
+                expectation: f.expectation.clone(),
+                observed: f.observed.clone(),
+            },
+            f.kind,
+        ),
+        None => text_failure(step, panic_message(info)),
+    }
+}
+
+fn text_failure(step: String, message: String) -> (Failure, FailureKind) {
+    let kind = if message.starts_with(super::SUITE_ERROR_PREFIX)
+        || message.starts_with(WORLD_INIT_FAILED)
+    {
+        FailureKind::SuiteError
+    } else {
+        FailureKind::Verdict
     };
-    truncate(msg, MAX_MESSAGE_BYTES)
+    (
+        Failure {
+            step,
+            message: truncate(message, MAX_MESSAGE_BYTES),
+            ..Failure::default()
+        },
+        kind,
+    )
 }
 
 fn truncate(mut s: String, max: usize) -> String {
@@ -330,14 +400,18 @@ pub async fn watchdog(
                 l.done.insert(
                     key.clone(),
                     Outcome {
-                        failure: Some(Failure {
-                            step: step.clone(),
-                            message: format!(
-                                "the scenario did not finish within the scenario timeout of {:.1} s \
-                                 ({source}); it was still running this step",
-                                timeout.as_secs_f64()
-                            ),
-                        }),
+                        failure: Some((
+                            Failure {
+                                step: step.clone(),
+                                message: format!(
+                                    "the scenario did not finish within the scenario timeout of {:.1} s \
+                                     ({source}); it was still running this step",
+                                    timeout.as_secs_f64()
+                                ),
+                                ..Failure::default()
+                            },
+                            FailureKind::Verdict,
+                        )),
                         duration: r.started.elapsed(),
                     },
                 );
@@ -376,23 +450,25 @@ pub fn assemble(
                 let (failure, duration) = match live.done.get(&p.key) {
                     Some(o) => (o.failure.clone(), o.duration),
                     None => (
-                        Some(Failure {
-                            step: "(not run)".to_owned(),
-                            message: if aborted.is_some() {
-                                "not run: the run was stopped early (see above)".to_owned()
-                            } else {
-                                "not run: cucumber never reported this scenario".to_owned()
+                        Some((
+                            Failure {
+                                step: "(not run)".to_owned(),
+                                message: if aborted.is_some() {
+                                    "not run: the run was stopped early (see above)".to_owned()
+                                } else {
+                                    "not run: cucumber never reported this scenario".to_owned()
+                                },
+                                ..Failure::default()
                             },
-                        }),
+                            FailureKind::Verdict,
+                        )),
                         Duration::ZERO,
                     ),
                 };
                 let listed = expect_fail.matches(&p.feature_name, &p.feature_stem, &p.name)
                     | expect_fail.matches(&p.feature_name, &p.feature_stem, &p.base_name);
-                let suite_error = failure.as_ref().is_some_and(|f| {
-                    f.message.starts_with(super::SUITE_ERROR_PREFIX)
-                        || f.message.starts_with(WORLD_INIT_FAILED)
-                });
+                let suite_error = matches!(failure, Some((_, FailureKind::SuiteError)));
+                let failure = failure.map(|(f, _)| f);
                 let status = match (failure.is_some(), listed) {
                     (false, false) => Status::Passed,
                     (true, false) if suite_error => Status::Error,

@@ -6,22 +6,37 @@
 //!   "schema": "xauth-conformance/report/v1",
 //!   "run": { "tool_version", "started_at" (RFC 3339), "duration_ms", "target", "spawn"|null,
 //!            "profile_file"|null, "profile_name", "issuer", "issuer_in_process", "tags"|null,
-//!            "features_origin", "expect_fail_file"|null, "strict_expect_fail" },
+//!            "features_origin", "expect_fail_file"|null, "strict_expect_fail",
+//!            "fail_on": "critical"|"high"|"medium"|"low" },
 //!   "summary": { "passed", "failed", "skipped", "errors", "expected_failures", "unexpected_passes",
+//!                "below_fail_on", "failed_by_severity": {"critical","high","medium","low"},
 //!                "total", "exit_code" },
 //!   "aborted": null | "why the run stopped early",
 //!   "unused_expect_fail": ["entry", …],
+//!   "groups": [ { "status": "failed"|"error", "severity", "fails_run", "accepted",
+//!                 "expectation"|null, "key", "observed": null | {"status"|null, "code"|null,
+//!                 "body_shape"}, "summary", "count",
+//!                 "scenarios": [ {"feature", "file", "line", "name"} ],
+//!                 "step"|null, "evidence"|null } ],
 //!   "features": [ { "name", "file", "passed", "failed", "skipped",
-//!                   "scenarios": [ { "name", "line", "tags": […], "status", "duration_ms",
-//!                                    "failure": null | {"step", "message"},
+//!                   "scenarios": [ { "name", "line", "tags": […], "severity", "status",
+//!                                    "fails_run", "duration_ms",
+//!                                    "failure": null | {"step", "message", "expectation"|null,
+//!                                                       "observed"|null},
 //!                                    "skip_reason": null | "…" } ] } ]
 //! }
 //! ```
 //! `status` ∈ `passed`, `failed`, `error` (a suite error: the suite could not judge),
 //! `skipped`, `expected_failure`, `unexpected_pass`. The counts follow the closing line:
-//! suite errors count as failed (and in `errors`); expected failures as skipped; unexpected
-//! passes as passed (as failed under `--strict-expect-fail`). The mutation gate reads this
-//! file: a defect is caught by the scenarios whose `status` is `failed` (never `error`).
+//! `failed` counts what fails the run: verdict failures at or above `fail_on` and suite errors
+//! (also in `errors`); verdict failures below `fail_on` keep status `failed` with `fails_run`
+//! false and count in `below_fail_on` only; expected failures count in `expected_failures`
+//! only (no longer in `skipped`); unexpected passes as passed (as failed under
+//! `--strict-expect-fail`). `failed_by_severity` counts every scenario with status `failed`.
+//! `groups` folds failures with one root cause (`report::group`: same status, severity,
+//! expectation and observed answer), critical first; `evidence` is the first member's full
+//! message. The mutation gate reads this file: a defect is caught by the scenarios whose
+//! `status` is `failed` (never `error`), whatever their severity.
 
 use serde_json::{Value, json};
 
@@ -32,7 +47,6 @@ pub const SCHEMA: &str = "xauth-conformance/report/v1";
 
 /// Renders the report as a JSON value.
 pub fn to_value(report: &RunReport) -> Value {
-    let strict = report.meta.strict_expect_fail;
     let c = report.counts();
     let mut run = serde_json::to_value(&report.meta).unwrap_or(Value::Null);
     if let Some(o) = run.as_object_mut() {
@@ -45,7 +59,7 @@ pub fn to_value(report: &RunReport) -> Value {
         .features
         .iter()
         .map(|f| {
-            let fc = f.counts(strict);
+            let fc = report.feature_counts(f);
             json!({
                 "name": f.name,
                 "file": f.file,
@@ -56,7 +70,9 @@ pub fn to_value(report: &RunReport) -> Value {
                     "name": s.name,
                     "line": s.line,
                     "tags": s.tags,
+                    "severity": s.severity(),
                     "status": s.status.as_str(),
+                    "fails_run": report.fails_run(s),
                     "duration_ms": s.duration.as_millis() as u64,
                     "failure": s.failure,
                     "skip_reason": s.skip_reason,
@@ -74,11 +90,17 @@ pub fn to_value(report: &RunReport) -> Value {
             "errors": c.errors,
             "expected_failures": c.expected_failures,
             "unexpected_passes": c.unexpected_passes,
+            "below_fail_on": c.below_fail_on,
+            "failed_by_severity": c.failed_by_severity,
             "total": report.features.iter().map(|f| f.scenarios.len()).sum::<usize>(),
             "exit_code": report.exit_code(),
         },
         "aborted": report.aborted,
         "unused_expect_fail": report.unused_expect_fail,
+        "groups": super::group::groups(report)
+            .iter()
+            .map(super::group::Group::to_json)
+            .collect::<Vec<_>>(),
         "features": features,
     })
 }

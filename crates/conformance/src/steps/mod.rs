@@ -126,25 +126,48 @@ mod tests {
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
-    /// Every scenario carries a row id tag (`@A07`) and a priority tag (`@P0`..`@P3`).
+    /// Every scenario carries a row id tag (`@A07`) and exactly one severity tag
+    /// (`@critical`, `@high`, `@medium`, `@low`); every `@strict` scenario is `@low`, and no
+    /// stale priority tag (`@P0`..`@P3`) is left.
     #[test]
-    fn every_scenario_is_tagged_with_row_and_priority() {
-        let mut untagged = Vec::new();
+    fn every_scenario_is_tagged_with_row_and_one_severity() {
+        const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+        let mut problems = Vec::new();
         for f in features() {
             for sc in &f.scenarios {
-                let has_row = sc.tags.iter().any(|t| {
-                    t.len() == 3 && t.starts_with('A') && t[1..].chars().all(|c| c.is_ascii_digit())
-                });
-                let has_prio = sc
+                let tags: Vec<&str> = f
                     .tags
                     .iter()
-                    .any(|t| matches!(t.as_str(), "P0" | "P1" | "P2" | "P3"));
-                if !has_row || !has_prio {
-                    untagged.push(format!("{}: {}", f.name, sc.name));
+                    .chain(sc.tags.iter())
+                    .map(String::as_str)
+                    .collect();
+                let has_row = tags.iter().any(|t| {
+                    t.len() == 3 && t.starts_with('A') && t[1..].chars().all(|c| c.is_ascii_digit())
+                });
+                let severities: Vec<&&str> =
+                    tags.iter().filter(|t| SEVERITIES.contains(t)).collect();
+                let strict = tags.contains(&"strict");
+                let stale = tags.iter().any(|t| matches!(*t, "P0" | "P1" | "P2" | "P3"));
+                if !has_row {
+                    problems.push(format!("{}: {}: no @Axx row tag", f.name, sc.name));
+                }
+                if severities.len() != 1 {
+                    problems.push(format!(
+                        "{}: {}: {} severity tags (want exactly one of @critical @high @medium @low)",
+                        f.name,
+                        sc.name,
+                        severities.len()
+                    ));
+                }
+                if strict && severities.first().is_some_and(|s| **s != "low") {
+                    problems.push(format!("{}: {}: @strict must be @low", f.name, sc.name));
+                }
+                if stale {
+                    problems.push(format!("{}: {}: stale @P0..@P3 tag", f.name, sc.name));
                 }
             }
         }
-        assert!(untagged.is_empty(), "{}", untagged.join("\n"));
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
     /// Prints the scenario count by feature (for the README); asserts every feature has some.

@@ -94,6 +94,15 @@ async fn unauth_or_expired(w: &mut XauthWorld) {
     }
 }
 
+#[then(regex = r"^the response is 403 FORBIDDEN or 401 UNAUTHENTICATED$")]
+async fn forbidden_or_unauth(w: &mut XauthWorld) {
+    let expectation = "403 FORBIDDEN or 401 UNAUTHENTICATED (never a 2xx)";
+    let r = response(w, expectation);
+    if !(is_error(w, r, 403, "FORBIDDEN") || is_error(w, r, 401, "UNAUTHENTICATED")) {
+        w.fail(expectation, &[]);
+    }
+}
+
 #[then(regex = r"^the request is accepted or the response is 401 UNAUTHENTICATED$")]
 async fn accepted_or_unauth(w: &mut XauthWorld) {
     let expectation = "a 2xx answer or 401 UNAUTHENTICATED (never TOKEN_EXPIRED, never 5xx)";

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::values::eval;
 use crate::forge::{b64, jws::Jws, sign};
-use crate::world::{ATTACKER_KID, XauthWorld, object_text};
+use crate::world::{XauthWorld, object_text};
 
 /// Exp of "an expired token": ten minutes beyond the declared leeway, so it is expired for any
 /// implementation whose real leeway is within the 300 s cap, declared or not. The boundary
@@ -302,7 +302,7 @@ async fn attacker_signed(w: &mut XauthWorld, alg: String, key: String) {
 async fn attacker_kid(w: &mut XauthWorld, which: &str) -> Option<String> {
     match which {
         "no kid" => None,
-        "a kid the issuer never published" => Some(ATTACKER_KID.to_owned()),
+        "a kid the issuer never published" => Some(w.attacker_kid.clone()),
         _ => match which.strip_prefix("the kid of the issuer's ") {
             Some("ES256 key") => Some(w.issuer_key("ES256").await.kid),
             Some("RS256 key") => Some(w.issuer_key("RS256").await.kid),
@@ -359,12 +359,12 @@ async fn attacker_listener(w: &mut XauthWorld) {
 )]
 async fn attacker_jku(w: &mut XauthWorld, member: String) {
     let url = w.attacker().await.url("/.well-known/jwks.json");
-    let how =
-        format!("signed by the attacker's ES256 key (kid {ATTACKER_KID}), \"{member}\" = {url}");
+    let kid = w.attacker_kid.clone();
+    let how = format!("signed by the attacker's ES256 key (kid {kid}), \"{member}\" = {url}");
     attacker_token(
         w,
         "ES256",
-        Some(ATTACKER_KID),
+        Some(&kid),
         vec![(member, Value::from(url))],
         how,
     )

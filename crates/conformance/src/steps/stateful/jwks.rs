@@ -10,13 +10,13 @@ use serde_json::Map;
 
 use super::{
     FAULT_RESPONSE_BOUND, Flood, LONG_REQUEST_TIMEOUT, MARGIN, PollResult, allowed_fetches,
-    cache_ttl, cooldown, current_kid, derived_wait, fail, harness, is_accepted, is_error,
-    jwks_fetches, median, mint_fresh, other_source_client, protected_url, restore_shared_state,
-    same_source_client, scratch, send_bearer, unknown_kid_tokens, update,
+    cache_ttl, cooldown, current_kid, derived_wait, fail, fetch_bound_words, harness, is_accepted,
+    is_error, jwks_fetches, median, mint_fresh, other_source_client, protected_url,
+    restore_shared_state, same_source_client, scratch, send_bearer, unknown_kid_tokens, update,
 };
 use crate::evidence::Exchange;
 use crate::http::TargetClient;
-use crate::world::{ATTACKER_KID, XauthWorld};
+use crate::world::XauthWorld;
 
 /// What a poll waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,17 @@ enum Want {
     Accepted,
     /// 401 UNAUTHENTICATED; 2xx means "not yet".
     Unauthenticated,
+}
+
+/// The one answer a single request during a JWKS fault must get.
+#[derive(Debug, Clone, Copy)]
+enum FaultAnswer {
+    /// 2xx.
+    Accepted,
+    /// 401 UNAUTHENTICATED.
+    Unauthenticated,
+    /// 2xx or 401 UNAUTHENTICATED: a key no longer confirmed by the JWKS may fail closed.
+    AcceptedOrFailedClosed,
 }
 
 /// Sends tokens signed by `kid` (fresh subject each) until the answer is `want`, at most for
@@ -250,15 +261,15 @@ async fn then_new_key_was_accepted(w: &mut XauthWorld) {
 #[then(regex = r"^the issuer served at most one JWKS fetch per declared cooldown meanwhile$")]
 async fn fetches_per_cooldown(w: &mut XauthWorld) {
     let p = last_poll(w).await;
-    let allowed = allowed_fetches(p.elapsed, cooldown(w)).unwrap_or(p.requests as u64);
+    let allowed = allowed_fetches(w, p.elapsed);
     if p.fetches > allowed {
         fail(
             w,
             &format!(
-                "at most {allowed} JWKS fetch(es) at the issuer while {} token(s) with the new kid were sent over {:.1} s (one per declared cooldown of {} s); the issuer served {}",
+                "at most {allowed} JWKS fetch(es) at the issuer while {} token(s) with the new kid were sent over {:.1} s ({}); the issuer served {}",
                 p.requests,
                 p.elapsed.as_secs_f64(),
-                cooldown(w).as_secs(),
+                fetch_bound_words(w),
                 p.fetches
             ),
             &[],
@@ -442,10 +453,9 @@ async fn flood_refused(w: &mut XauthWorld) {
 )]
 async fn flood_fetches(w: &mut XauthWorld) {
     let f = flood_result(w).await;
-    let Some(allowed) = allowed_fetches(f.elapsed, cooldown(w)) else {
-        return; // the profile declares no cooldown: nothing bounds the fetches
-    };
-    let allowed = allowed + 1; // one refresh of an expired cache may fall into the flood
+    // One refresh of an expired cache may fall into the flood. The profile always declares a
+    // bound (a cooldown or a per-minute budget): a flood of unknown kids is attacker input.
+    let allowed = allowed_fetches(w, f.elapsed) + 1;
     if f.fetches > allowed {
         if let Some(ex) = f.flood.last() {
             w.exchanges.push(ex.clone());
@@ -453,10 +463,10 @@ async fn flood_fetches(w: &mut XauthWorld) {
         fail(
             w,
             &format!(
-                "at most {allowed} JWKS fetches at the issuer while {} tokens with unknown kids arrived over {:.2} s (one per declared cooldown of {} s, plus one): unknown kids must not make the implementation hammer the issuer; it served {}",
+                "at most {allowed} JWKS fetches at the issuer while {} tokens with unknown kids arrived over {:.2} s ({}, plus one): unknown kids must not make the implementation hammer the issuer; it served {}",
                 f.flood.len(),
                 f.elapsed.as_secs_f64(),
-                cooldown(w).as_secs(),
+                fetch_bound_words(w),
                 f.fetches
             ),
             &[],
@@ -539,12 +549,15 @@ async fn clear_fault(w: &mut XauthWorld) {
 }
 
 /// Sends one token through a long-timeout client and requires `want` within the fault bound.
-async fn answered_within_bound(w: &mut XauthWorld, token: String, want: Want, what: &str) {
+async fn answered_within_bound(w: &mut XauthWorld, token: String, want: FaultAnswer, what: &str) {
     let client = same_source_client(w, LONG_REQUEST_TIMEOUT).await;
     let ex = send_bearer(&client, protected_url(w), &token).await;
     let ok = match want {
-        Want::Accepted => is_accepted(&ex),
-        Want::Unauthenticated => is_error(w, &ex, 401, "UNAUTHENTICATED"),
+        FaultAnswer::Accepted => is_accepted(&ex),
+        FaultAnswer::Unauthenticated => is_error(w, &ex, 401, "UNAUTHENTICATED"),
+        FaultAnswer::AcceptedOrFailedClosed => {
+            is_accepted(&ex) || is_error(w, &ex, 401, "UNAUTHENTICATED")
+        }
     } && ex.elapsed <= FAULT_RESPONSE_BOUND;
     w.exchanges.push(ex);
     if !ok {
@@ -612,13 +625,47 @@ async fn until_fault_fetched(w: &mut XauthWorld) {
 async fn current_within_bound(w: &mut XauthWorld) {
     let kid = current_kid(w, "ES256").await;
     let token = mint_fresh(w, &kid, Map::new()).await;
-    answered_within_bound(
-        w,
-        token,
-        Want::Accepted,
-        &format!("2xx for a token signed by the cached key {kid}"),
-    )
-    .await;
+    // Before the request: if the declared TTL has run out since the issuer last served the
+    // key set normally, the implementation may fail closed (unless it declares stale-if-error).
+    let may_fail_closed = !w.ctx.profile.jwks.serves_stale_on_error
+        && match w.issuer.jwks_last_served_unix_ms().await {
+            Ok(Some(ms)) => {
+                let served = std::time::UNIX_EPOCH + Duration::from_millis(ms);
+                let age = std::time::SystemTime::now()
+                    .duration_since(served)
+                    .unwrap_or_default();
+                age + Duration::from_secs(1) >= cache_ttl(w)
+            }
+            Ok(None) => true,
+            Err(e) => harness(w, e).await,
+        };
+    if may_fail_closed {
+        answered_within_bound(
+            w,
+            token,
+            FaultAnswer::AcceptedOrFailedClosed,
+            &format!(
+                "2xx (the cached key {kid}), or 401 UNAUTHENTICATED since the declared cache TTL ({} s) has passed since the issuer last served the key set and the profile does not declare jwks.serves_stale_on_error",
+                cache_ttl(w).as_secs()
+            ),
+        )
+        .await;
+    } else {
+        answered_within_bound(
+            w,
+            token,
+            FaultAnswer::Accepted,
+            &format!(
+                "2xx for a token signed by the cached key {kid} (the declared cache TTL has not run out since the issuer last served the key set{})",
+                if w.ctx.profile.jwks.serves_stale_on_error {
+                    ", and the profile declares jwks.serves_stale_on_error"
+                } else {
+                    ""
+                }
+            ),
+        )
+        .await;
+    }
 }
 
 #[then(regex = r"^a token with an unknown kid is answered 401 UNAUTHENTICATED within 15 seconds$")]
@@ -627,7 +674,7 @@ async fn unknown_within_bound(w: &mut XauthWorld) {
     answered_within_bound(
         w,
         token,
-        Want::Unauthenticated,
+        FaultAnswer::Unauthenticated,
         "401 UNAUTHENTICATED for a token with an unknown kid",
     )
     .await;
@@ -638,7 +685,8 @@ async fn unknown_within_bound(w: &mut XauthWorld) {
 )]
 async fn attacker_kid_within_bound(w: &mut XauthWorld) {
     let payload = super::genuine_payload(w).await;
-    let header = serde_json::json!({"alg": "ES256", "kid": ATTACKER_KID, "typ": "JWT"}).to_string();
+    let header =
+        serde_json::json!({"alg": "ES256", "kid": w.attacker_kid, "typ": "JWT"}).to_string();
     let jws = crate::forge::jws::Jws::from_texts(&header, &payload);
     let sig = match crate::forge::sign::attacker_sign("ES256", jws.signing_input().as_bytes()) {
         Ok(s) => s,
@@ -648,7 +696,7 @@ async fn attacker_kid_within_bound(w: &mut XauthWorld) {
     answered_within_bound(
         w,
         token,
-        Want::Unauthenticated,
+        FaultAnswer::Unauthenticated,
         "401 UNAUTHENTICATED for a token signed by the key served at the redirect target (a redirect of the JWKS must not be followed)",
     )
     .await;

@@ -197,9 +197,11 @@ pub async fn derived_wait(w: &XauthWorld, what: &str, declared: Duration) -> Dur
     wait
 }
 
-/// The declared JWKS refetch cooldown.
+/// The longest an unknown kid may wait for the JWKS fetch it triggers, by the profile's
+/// declared bounds (the refetch cooldown, or the per-minute fetch budget): see
+/// [`crate::profile::Jwks::refetch_interval`]. The features call it "a declared cooldown".
 pub fn cooldown(w: &XauthWorld) -> Duration {
-    Duration::from_secs(w.ctx.profile.jwks.refetch_cooldown_seconds)
+    w.ctx.profile.jwks.refetch_interval()
 }
 
 /// The declared JWKS cache TTL bound.
@@ -207,18 +209,20 @@ pub fn cache_ttl(w: &XauthWorld) -> Duration {
     Duration::from_secs(w.ctx.profile.jwks.cache_ttl_max_seconds.get())
 }
 
-/// How many JWKS fetches triggered by unknown kids the declared cooldown allows within
-/// `elapsed`: one, plus one per elapsed cooldown. Whole-second clocks may start a cooldown up to
-/// a second early, so a cooldown counts as `cooldown - 1 s` (at least 1 s). `None` when the
-/// profile declares no cooldown (0).
-pub fn allowed_fetches(elapsed: Duration, cooldown: Duration) -> Option<u64> {
-    if cooldown.is_zero() {
-        return None;
+/// How many JWKS fetches triggered by unknown kids the profile's declared bounds allow within
+/// `elapsed` (see [`crate::profile::Jwks::allowed_fetches`]).
+pub fn allowed_fetches(w: &XauthWorld, elapsed: Duration) -> u64 {
+    w.ctx.profile.jwks.allowed_fetches(elapsed)
+}
+
+/// The declared bound on unknown-kid fetches, in words, for failure messages.
+pub fn fetch_bound_words(w: &XauthWorld) -> String {
+    let j = &w.ctx.profile.jwks;
+    match (j.refetch_cooldown_seconds, j.max_fetches_per_minute) {
+        (c, None) => format!("one per declared cooldown of {c} s"),
+        (0, Some(n)) => format!("at most {n} per minute, as declared"),
+        (c, Some(n)) => format!("one per declared cooldown of {c} s and at most {n} per minute"),
     }
-    let effective = cooldown
-        .saturating_sub(Duration::from_secs(1))
-        .max(Duration::from_secs(1));
-    Some(1 + (elapsed.as_secs_f64() / effective.as_secs_f64()).floor() as u64)
 }
 
 /// Distinct loopback source addresses 127.200.x.y for the extra clients of these steps (the
@@ -393,18 +397,6 @@ pub fn median(mut values: Vec<Duration>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fetch_allowance_counts_whole_cooldowns_with_a_second_of_clock_slack() {
-        let s = Duration::from_secs;
-        assert_eq!(allowed_fetches(s(0), s(30)), Some(1));
-        assert_eq!(allowed_fetches(s(28), s(30)), Some(1));
-        assert_eq!(allowed_fetches(s(29), s(30)), Some(2));
-        assert_eq!(allowed_fetches(Duration::from_millis(900), s(2)), Some(1));
-        assert_eq!(allowed_fetches(Duration::from_millis(2500), s(2)), Some(3));
-        assert_eq!(allowed_fetches(s(5), s(1)), Some(6));
-        assert_eq!(allowed_fetches(s(5), s(0)), None);
-    }
 
     #[test]
     fn unpublished_signatures_verify_with_the_local_key() {
