@@ -1,6 +1,7 @@
 //! Counters readable through the control API.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,8 @@ pub struct Counters {
     pub grant_failures: AtomicU64,
     pub signups: AtomicU64,
     pub requests: AtomicU64,
+    /// Wall-clock Unix milliseconds of the last JWKS request answered normally (0 = never).
+    pub jwks_last_served_unix_ms: AtomicU64,
 }
 
 /// Successful grants by type, as `GET /_control/v1/counters` reports them.
@@ -33,6 +36,11 @@ pub struct CountersSnapshot {
     pub signups: u64,
     /// Every HTTP request the server answered (all routes, control API included).
     pub requests: u64,
+    /// Real wall-clock time (Unix milliseconds; not the issuer's offset test clock) of the last
+    /// JWKS request answered normally: a 200 with the key set, no fault injected. `null` when
+    /// none was since start or the last reset.
+    #[serde(default)]
+    pub jwks_last_served_unix_ms: Option<u64>,
 }
 
 impl Counters {
@@ -60,6 +68,17 @@ impl Counters {
         self.jwks_fetches.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records that a JWKS request was just answered normally (200, the key set, no fault), at
+    /// the real system time.
+    pub fn jwks_served(&self) {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+            .max(1); // 0 means "never"
+        self.jwks_last_served_unix_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// Counts one OpenID configuration request.
     pub fn openid_config_fetch(&self) {
         self.openid_config_fetches.fetch_add(1, Ordering::Relaxed);
@@ -83,6 +102,8 @@ impl Counters {
             grant_failures: get(&self.grant_failures),
             signups: get(&self.signups),
             requests: get(&self.requests),
+            jwks_last_served_unix_ms: Some(get(&self.jwks_last_served_unix_ms))
+                .filter(|ms| *ms != 0),
         }
     }
 
@@ -96,6 +117,7 @@ impl Counters {
             &self.grant_failures,
             &self.signups,
             &self.requests,
+            &self.jwks_last_served_unix_ms,
         ] {
             c.store(0, Ordering::Relaxed);
         }

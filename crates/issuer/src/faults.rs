@@ -15,7 +15,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use crate::server::ConnectionKill;
+use tokio_util::sync::CancellationToken;
 
 /// Longest injectable delay.
 pub const MAX_DELAY_MS: u64 = 120_000;
@@ -212,7 +212,40 @@ pub async fn respond(
     route: FaultRoute,
     kill: Option<ConnectionKill>,
 ) -> Option<Response> {
-    let kind = faults.route(route).take()?;
+    match apply(faults, route, kill).await {
+        Applied::Replaced(response) => Some(response),
+        Applied::None | Applied::Delayed => None,
+    }
+}
+
+/// What [`apply`] did to one request.
+#[derive(Debug)]
+pub enum Applied {
+    /// No fault was armed: answer normally.
+    None,
+    /// A `delay` fault was applied: answer normally now, but the request was faulted.
+    Delayed,
+    /// Send this instead of the normal answer.
+    Replaced(Response),
+}
+
+/// Like [`respond`], but says whether a fault was applied even when the normal answer follows
+/// (a `delay`), so a handler can tell a clean answer from a faulted one.
+pub async fn apply(faults: &Faults, route: FaultRoute, kill: Option<ConnectionKill>) -> Applied {
+    match faults.route(route).take() {
+        None => Applied::None,
+        Some(kind) => match respond_with(kind, route, kill).await {
+            Some(response) => Applied::Replaced(response),
+            None => Applied::Delayed,
+        },
+    }
+}
+
+async fn respond_with(
+    kind: FaultKind,
+    route: FaultRoute,
+    kill: Option<ConnectionKill>,
+) -> Option<Response> {
     tracing::debug!(route = route.as_str(), ?kind, "applying an injected fault");
     match kind {
         FaultKind::Status { status } => {
@@ -251,6 +284,28 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// Request extension: lets a handler close its connection without answering (the `drop`
+/// fault). [`crate::server::serve`] attaches one to every request.
+#[derive(Clone, Debug)]
+pub struct ConnectionKill(CancellationToken);
+
+impl ConnectionKill {
+    /// A handle that cancels `token` (the connection task's kill switch).
+    pub(crate) fn new(token: CancellationToken) -> Self {
+        Self(token)
+    }
+
+    /// The handle of the connection `request` arrived on (absent outside [`crate::server::serve`]).
+    pub fn of<B>(request: &http::Request<B>) -> Option<Self> {
+        request.extensions().get::<Self>().cloned()
+    }
+
+    /// Closes the connection this request arrived on; no response bytes are written.
+    pub fn kill(&self) {
+        self.0.cancel();
+    }
 }
 
 /// Closes the connection without a response: the server's connection task is told to drop the

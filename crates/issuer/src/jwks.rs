@@ -12,8 +12,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::faults::{self, FaultRoute};
-use crate::server::ConnectionKill;
+use crate::faults::{self, Applied, ConnectionKill, FaultRoute};
 use crate::state::AppState;
 
 /// Most extra JWK entries the control API publishes (`PUT /_control/v1/jwks/extra`).
@@ -54,20 +53,28 @@ fn json_response(state: &AppState, status: StatusCode, body: Bytes) -> Response 
 }
 
 /// The JWKS handler (counted, fault-injectable, `Cache-Control: public, max-age=N`). Open:
-/// no `apikey` needed, like Supabase's gateway.
+/// no `apikey` needed, like Supabase's gateway. A clean answer (no fault applied, not even a
+/// delay) stamps `jwks_last_served_unix_ms`.
 pub async fn jwks_handler(State(state): State<AppState>, request: Request) -> Response {
     state.counters.jwks_fetch();
-    if let Some(response) = faults::respond(
+    let clean = match faults::apply(
         &state.faults,
         FaultRoute::Jwks,
         ConnectionKill::of(&request),
     )
     .await
     {
-        return with_cache_control(&state, response);
-    }
+        Applied::Replaced(response) => return with_cache_control(&state, response),
+        Applied::Delayed => false,
+        Applied::None => true,
+    };
     state.keys.ready().await;
-    json_response(&state, StatusCode::OK, state.keys.jwks_body())
+    let response = json_response(&state, StatusCode::OK, state.keys.jwks_body());
+    // Only a clean answer counts as "served" (a delayed one may have outlived the client).
+    if clean {
+        state.counters.jwks_served();
+    }
+    response
 }
 
 /// A fault's answer carries the route's `Cache-Control`, like a real JWKS answer would.

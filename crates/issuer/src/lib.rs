@@ -68,6 +68,7 @@ pub mod keys;
 pub mod mint;
 pub mod server;
 pub mod state;
+pub mod state_dir;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -276,7 +277,7 @@ impl IssuerBuilder {
     pub async fn spawn(self) -> Result<IssuerHandle, IssuerError> {
         self.validate()?;
         if let Some(dir) = &self.state_dir {
-            create_private_dir(dir)
+            state_dir::create_private_dir(dir)
                 .map_err(|e| IssuerError::StateDir(format!("{}: {e}", dir.display())))?;
         }
         let (keys, opened) = KeyStore::open(self.state_dir.as_deref(), self.jwt_secret.as_deref())
@@ -346,17 +347,6 @@ impl IssuerBuilder {
             task: Some(task),
         })
     }
-}
-
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }
 
 /// A running issuer. Dropping it stops the server (in the background); [`shutdown`] waits.

@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::gotrue::claims::{self, AccessTokenClaims, object_text};
+use crate::gotrue::models::AmrEntry;
 use crate::keys::{KeyError, SignAlg};
 use crate::state::AppState;
 
@@ -153,7 +155,7 @@ pub fn mint(state: &AppState, request: &MintRequest) -> Result<Minted, MintError
             }
             members.push(("typ".into(), json!("JWT")));
             merge(&mut members, request.header.as_ref());
-            object_text(&members)
+            object_text(members)
         }
     };
     let claims_text = match &request.claims_raw {
@@ -164,7 +166,7 @@ pub fn mint(state: &AppState, request: &MintRequest) -> Result<Minted, MintError
                 Template::Empty => Vec::new(),
             };
             merge(&mut members, request.claims.as_ref());
-            object_text(&members)
+            object_text(members)
         }
     };
     for (name, text) in [("header", &header_text), ("claims", &claims_text)] {
@@ -193,33 +195,40 @@ fn parsed_or_text(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
-/// The default GoTrue claim set of a fresh user, in GoTrue's member order.
+/// The default GoTrue claim set of a fresh user, in GoTrue's member order: the grants' own
+/// claim builder ([`AccessTokenClaims`]) with a fresh user id, email and session.
 fn gotrue_template(state: &AppState, ttl: i64) -> Vec<(String, Value)> {
     let now = state.clock.now_unix();
     let sub = uuid::Uuid::new_v4();
     let email = format!("user-{}@example.com", &sub.simple().to_string()[..12]);
-    let map = json!({
-        "iss": state.config.issuer(),
-        "sub": sub.to_string(),
-        "aud": "authenticated",
-        "exp": now.saturating_add(ttl),
-        "iat": now,
-        "email": email,
-        "phone": "",
-        "app_metadata": {"provider": "email", "providers": ["email"]},
-        "user_metadata": {},
-        "role": "authenticated",
-        "aal": "aal1",
-        "amr": [{"method": "password", "timestamp": now}],
-        "session_id": uuid::Uuid::new_v4().to_string(),
-        "is_anonymous": false,
-    });
-    let Value::Object(map) = map else {
-        return Vec::new();
-    };
-    crate::keys::GOTRUE_CLAIM_ORDER
-        .iter()
-        .filter_map(|k| map.get(*k).map(|v| (k.to_string(), v.clone())))
+    let issuer = state.config.issuer();
+    let mut app_metadata = Map::new();
+    app_metadata.insert("provider".into(), json!("email"));
+    app_metadata.insert("providers".into(), json!(["email"]));
+    let amr = [AmrEntry {
+        method: "password".into(),
+        timestamp: now,
+    }];
+    let claims = AccessTokenClaims {
+        issuer: &issuer,
+        sub,
+        aud: "authenticated",
+        issued_at: now,
+        ttl,
+        email: &email,
+        phone: "",
+        app_metadata: &app_metadata,
+        user_metadata: &Map::new(),
+        role: "authenticated",
+        aal: "aal1",
+        amr: &amr,
+        session_id: uuid::Uuid::new_v4(),
+        is_anonymous: false,
+    }
+    .to_map();
+    claims::ordered_members(&claims)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
 }
 
@@ -237,18 +246,4 @@ fn merge(members: &mut Vec<(String, Value)>, over: Option<&Map<String, Value>>) 
             (None, v) => members.push((k.clone(), v.clone())),
         }
     }
-}
-
-fn object_text(members: &[(String, Value)]) -> String {
-    let mut out = String::from("{");
-    for (i, (k, v)) in members.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&Value::String(k.clone()).to_string());
-        out.push(':');
-        out.push_str(&v.to_string());
-    }
-    out.push('}');
-    out
 }

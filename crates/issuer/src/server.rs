@@ -18,6 +18,8 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tower_http::trace::TraceLayer;
 
+/// Lives with the faults that use it; re-exported at its old path.
+pub use crate::faults::ConnectionKill;
 use crate::gotrue::errors::{ApiError, ApiVersion};
 use crate::state::AppState;
 
@@ -25,22 +27,6 @@ use crate::state::AppState;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Longest time a client may take to send request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Request extension: lets a handler close its connection without answering.
-#[derive(Clone, Debug)]
-pub struct ConnectionKill(CancellationToken);
-
-impl ConnectionKill {
-    /// The handle of the connection `request` arrived on (absent outside [`serve`]).
-    pub fn of<B>(request: &http::Request<B>) -> Option<Self> {
-        request.extensions().get::<Self>().cloned()
-    }
-
-    /// Closes the connection this request arrived on; no response bytes are written.
-    pub fn kill(&self) {
-        self.0.cancel();
-    }
-}
 
 /// Every route: GoTrue under `/auth/v1`, the control API under `/_control/v1`, GoTrue's 404
 /// elsewhere; request bodies limited to `max_body_bytes` (413 in GoTrue's envelope).
@@ -125,7 +111,7 @@ async fn serve_connection(
     shutdown: CancellationToken,
 ) {
     let kill = CancellationToken::new();
-    let request_kill = ConnectionKill(kill.clone());
+    let request_kill = ConnectionKill::new(kill.clone());
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         state.counters.request();
         request.extensions_mut().insert(request_kill.clone());

@@ -1,9 +1,7 @@
 //! Shared server state handed to every handler.
 //!
-//! Note to the GoTrue side (issuer-gotrue): the fields below are stable. Added by the key side:
-//! `faults` (JWKS fault injection). `KeyStore` also has `legacy()` (secret, anon and
-//! service_role keys), `current()`, `find(kid)` and `is_ready()/ready()`; `Counters` has
-//! `snapshot()`/`reset()`. `BearerError::Expired` also covers an `nbf` in the future.
+//! It depends on the stores themselves (keys, users, faults, counters, clock), never on the
+//! routers, so any handler module can use it without an import cycle.
 
 use std::sync::Arc;
 
@@ -11,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::IssuerConfig;
 use crate::counters::Counters;
 use crate::faults::Faults;
-use crate::gotrue::AuthStore;
+use crate::gotrue::store::AuthStore;
 use crate::keys::KeyStore;
 
 /// State shared by all routes. Cheap to clone.

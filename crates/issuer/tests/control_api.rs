@@ -1,4 +1,5 @@
 //! The control API over real HTTP: authentication, info, counters, JWKS faults, mint, clock.
+//! (Past 500 lines: one file per API keeps the test binaries, each linking the whole issuer, few.)
 
 mod support;
 
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use support::*;
-use xauth_issuer::{Fault, FaultKind, Issuer};
+use xauth_issuer::{Fault, FaultKind};
 
 const CONTROL_ROUTES: [(&str, &str); 18] = [
     ("GET", "/info"),
@@ -32,7 +33,7 @@ const CONTROL_ROUTES: [(&str, &str); 18] = [
 
 #[tokio::test]
 async fn every_control_route_needs_the_service_role_key() {
-    let run = start().await;
+    let run = start_seeded().await;
     let keys_before = run.issuer.keys().await;
     for (method, path) in CONTROL_ROUTES {
         let url = run.url(&format!("/_control/v1{path}"));
@@ -84,7 +85,7 @@ async fn every_control_route_needs_the_service_role_key() {
 
 #[tokio::test]
 async fn info_lists_urls_and_keys() {
-    let run = start().await;
+    let run = start_seeded().await;
     let info: xauth_issuer::IssuerInfo = run.control_get("/info").await.json().await.unwrap();
     assert_eq!(info, run.issuer.info());
     assert_eq!(info.api_url, run.base);
@@ -99,7 +100,7 @@ async fn info_lists_urls_and_keys() {
 
 #[tokio::test]
 async fn counters_count_and_reset() {
-    let run = start().await;
+    let run = start_seeded().await;
     for _ in 0..3 {
         run.jwks_text().await;
     }
@@ -137,14 +138,103 @@ async fn counters_count_and_reset() {
     assert_eq!(run.issuer.counters(), Default::default());
 }
 
-async fn inject(run: &Running, fault: Value) {
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test]
+async fn jwks_last_served_is_the_wall_clock_of_the_last_clean_jwks_answer() {
+    let run = start_seeded().await;
+    let counters = run.control_json("/counters").await;
+    assert_eq!(
+        counters.get("jwks_last_served_unix_ms"),
+        Some(&Value::Null),
+        "present and null before any fetch: {counters}"
+    );
+    assert_eq!(run.issuer.counters().jwks_last_served_unix_ms, None);
+
+    // The issuer's test clock is a day ahead; the stamp is real time all the same.
+    let resp = run
+        .control_post("/clock", Some(json!({"offset_seconds": 86_400})))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let before = wall_ms();
+    let resp = run.http.get(run.jwks_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let after = wall_ms();
+    let served = run.control_json("/counters").await["jwks_last_served_unix_ms"]
+        .as_u64()
+        .expect("a number after a clean fetch");
+    assert!(
+        (before..=after).contains(&served),
+        "{before} <= {served} <= {after}"
+    );
+    assert_eq!(run.issuer.counters().jwks_last_served_unix_ms, Some(served));
+
+    // Faulted answers never stamp it: after a reset it stays null through every fault kind.
+    let resp = run.control_post("/counters/reset", None).await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        run.control_json("/counters").await["jwks_last_served_unix_ms"],
+        Value::Null,
+        "reset clears it"
+    );
+    for fault in [
+        json!({"kind": "status", "status": 503, "count": 1}),
+        json!({"kind": "malformed", "count": 1}),
+        json!({"kind": "redirect", "location": "http://127.0.0.1:9/x.json", "count": 1}),
+        json!({"kind": "delay", "ms": 1, "count": 1}),
+        json!({"kind": "drop", "count": 1}),
+    ] {
+        inject(&run, fault.clone()).await;
+        // A fresh client, so a dropped connection does not affect the next request.
+        let _ = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(run.jwks_url())
+            .send()
+            .await;
+        let counters = run.control_json("/counters").await;
+        assert_eq!(
+            counters["jwks_last_served_unix_ms"],
+            Value::Null,
+            "{fault} stamped it: {counters}"
+        );
+    }
+    assert_eq!(
+        run.issuer.counters().jwks_fetches,
+        5,
+        "every faulted fetch arrived"
+    );
+
+    // A clean answer stamps it again; a later faulted one leaves that stamp alone.
+    run.jwks_text().await;
+    let served = run
+        .issuer
+        .counters()
+        .jwks_last_served_unix_ms
+        .expect("stamped");
+    assert!(served >= after);
+    inject(&run, json!({"kind": "status", "status": 500})).await;
+    let resp = run.http.get(run.jwks_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 500);
+    assert_eq!(run.issuer.counters().jwks_last_served_unix_ms, Some(served));
+    run.issuer.reset_counters();
+    assert_eq!(run.issuer.counters().jwks_last_served_unix_ms, None);
+}
+
+async fn inject(run: &Harness, fault: Value) {
     let resp = run.control_post("/faults/jwks", Some(fault.clone())).await;
     assert_eq!(resp.status(), 204, "inject {fault}");
 }
 
 #[tokio::test]
 async fn status_fault_for_n_requests_then_normal() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject(&run, json!({"kind": "status", "status": 503, "count": 2})).await;
     for _ in 0..2 {
         let resp = run.http.get(run.jwks_url()).send().await.unwrap();
@@ -162,7 +252,7 @@ async fn status_fault_for_n_requests_then_normal() {
 
 #[tokio::test]
 async fn fault_until_cleared_and_replacement() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject(&run, json!({"kind": "status", "status": 500})).await;
     let active = run.control_json("/faults/jwks").await;
     assert_eq!(active["fault"]["kind"], "status");
@@ -189,7 +279,7 @@ async fn fault_until_cleared_and_replacement() {
 
 #[tokio::test]
 async fn malformed_fault_serves_unparseable_json() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject(&run, json!({"kind": "malformed", "count": 1})).await;
     let resp = run.http.get(run.jwks_url()).send().await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -201,7 +291,7 @@ async fn malformed_fault_serves_unparseable_json() {
 
 #[tokio::test]
 async fn drop_fault_closes_the_connection_without_a_response() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject(&run, json!({"kind": "drop", "count": 2})).await;
     for _ in 0..2 {
         // A fresh client each time, so the failure is not a reused-connection artefact.
@@ -230,7 +320,7 @@ async fn drop_fault_closes_the_connection_without_a_response() {
 
 #[tokio::test]
 async fn delay_fault_delays_then_answers() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject(&run, json!({"kind": "delay", "ms": 300, "count": 1})).await;
     let started = Instant::now();
     let resp = run.http.get(run.jwks_url()).send().await.unwrap();
@@ -250,7 +340,7 @@ async fn delay_fault_delays_then_answers() {
 
 #[tokio::test]
 async fn redirect_fault_sends_a_302() {
-    let run = start().await;
+    let run = start_seeded().await;
     let target = "http://127.0.0.1:9/elsewhere.json";
     inject(
         &run,
@@ -268,7 +358,7 @@ async fn redirect_fault_sends_a_302() {
 
 #[tokio::test]
 async fn bad_fault_requests_are_refused() {
-    let run = start().await;
+    let run = start_seeded().await;
     for bad in [
         json!({"kind": "status", "status": 99}),
         json!({"kind": "status", "status": 600}),
@@ -309,7 +399,7 @@ async fn bad_fault_requests_are_refused() {
 
 #[tokio::test]
 async fn mint_default_is_a_gotrue_access_token_signed_by_the_current_key() {
-    let run = start().await;
+    let run = start_seeded().await;
     let minted = run.mint(json!({})).await;
     let token = minted["token"].as_str().unwrap();
     let header_text = segment_text(token, 0);
@@ -389,7 +479,7 @@ async fn mint_default_is_a_gotrue_access_token_signed_by_the_current_key() {
 
 #[tokio::test]
 async fn mint_merges_header_and_claims_with_null_removal() {
-    let run = start().await;
+    let run = start_seeded().await;
     let minted = run
         .mint(json!({
             "header": {"typ": null, "jku": "https://evil.example/jwks.json", "kid": "other"},
@@ -415,7 +505,7 @@ async fn mint_merges_header_and_claims_with_null_removal() {
 
 #[tokio::test]
 async fn mint_raw_texts_are_used_byte_for_byte() {
-    let run = start().await;
+    let run = start_seeded().await;
     let header_raw = r#"{ "alg" : "ES256", "alg":"none", "x":"\u00e9" }"#;
     let claims_raw = "not json at all \u{1F600}";
     let minted = run
@@ -440,7 +530,7 @@ async fn mint_raw_texts_are_used_byte_for_byte() {
 
 #[tokio::test]
 async fn mint_with_every_key_and_algorithm() {
-    let run = start().await;
+    let run = start_seeded().await;
     let keys = run.issuer.keys().await;
     let es = keys[0].kid.clone();
     let rs = keys[1].kid.clone();
@@ -518,7 +608,7 @@ async fn mint_with_every_key_and_algorithm() {
 
 #[tokio::test]
 async fn mint_refuses_bad_requests() {
-    let run = start().await;
+    let run = start_seeded().await;
     let rs = run.issuer.keys().await[1].kid.clone();
     let cases = [
         (json!({"key": "no-such-kid"}), 404),
@@ -566,7 +656,7 @@ async fn mint_refuses_bad_requests() {
 
 #[tokio::test]
 async fn clock_offset_moves_issued_and_validated_time() {
-    let run = start().await;
+    let run = start_seeded().await;
     let clock: Value = run.control_json("/clock").await;
     assert_eq!(clock["offset_seconds"], 0);
     let resp = run
@@ -609,7 +699,7 @@ async fn clock_offset_moves_issued_and_validated_time() {
 
 #[tokio::test]
 async fn no_apikey_mode_still_protects_the_control_api() {
-    let run = start_with(Issuer::builder().require_apikey(false)).await;
+    let run = start_seeded_with(|b| b.require_apikey(false)).await;
     let resp = run
         .http
         .get(run.url("/_control/v1/keys"))

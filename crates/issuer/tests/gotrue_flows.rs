@@ -1,11 +1,12 @@
 //! GoTrue flows over real HTTP: password and refresh grants, rotation and reuse, logout scopes,
-//! signup, /user, admin users, settings, health, counters, persistence.
+//! signup, /user, admin users, settings, health, counters, persistence. (Past 500 lines: one
+//! file per API keeps the test binaries, each linking the whole issuer, few.)
 
-mod gotrue_support;
+mod support;
 
-use gotrue_support::{PASSWORD, email, jwt_claims, jwt_header, redact, start, start_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::{PASSWORD, email, jwt_claims, jwt_header, redact, start, start_with};
 
 fn is_v1_refresh_token(token: &str) -> bool {
     token.len() == 12
@@ -418,7 +419,7 @@ async fn user_endpoint_validates_the_bearer_like_gotrue() {
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
     assert_eq!(none.error_code(), "no_authorization");
 
-    let anon = h.get_user(&h.anon.clone()).await;
+    let anon = h.get_user(&h.anon_key.clone()).await;
     assert_eq!(anon.status, StatusCode::FORBIDDEN);
     assert_eq!(anon.error_code(), "bad_jwt");
     assert_eq!(anon.json()["msg"], "invalid claim: missing sub claim");
@@ -466,7 +467,7 @@ async fn rotated_keys_sign_new_tokens_and_old_tokens_keep_working() {
 #[tokio::test]
 async fn admin_user_api_with_the_service_role_key() {
     let h = start().await;
-    let admin = |method: Method, path: &str| h.request(method, path).bearer_auth(&h.service);
+    let admin = |method: Method, path: &str| h.request(method, path).bearer_auth(&h.service_key);
 
     let dave = email("dave");
     let created = h
@@ -535,7 +536,10 @@ async fn admin_user_api_with_the_service_role_key() {
 
     // Non-admin bearers.
     let anon = h
-        .send(h.request(Method::GET, "/admin/users").bearer_auth(&h.anon))
+        .send(
+            h.request(Method::GET, "/admin/users")
+                .bearer_auth(&h.anon_key),
+        )
         .await;
     assert_eq!(anon.status, StatusCode::FORBIDDEN);
     assert_eq!(anon.error_code(), "not_admin");

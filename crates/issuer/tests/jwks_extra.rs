@@ -8,7 +8,7 @@ use support::*;
 
 const EXTRA: &str = "/_control/v1/jwks/extra";
 
-async fn put_extra(run: &Running, body: &str) -> reqwest::Response {
+async fn put_extra(run: &Harness, body: &str) -> reqwest::Response {
     run.http
         .put(run.url(EXTRA))
         .header("apikey", &run.service_key)
@@ -19,7 +19,7 @@ async fn put_extra(run: &Running, body: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn delete_extra(run: &Running) -> reqwest::Response {
+async fn delete_extra(run: &Harness) -> reqwest::Response {
     run.http
         .delete(run.url(EXTRA))
         .bearer_auth(&run.service_key)
@@ -28,7 +28,7 @@ async fn delete_extra(run: &Running) -> reqwest::Response {
         .unwrap()
 }
 
-async fn jwks_keys(run: &Running) -> Vec<Value> {
+async fn jwks_keys(run: &Harness) -> Vec<Value> {
     let v: Value = serde_json::from_str(&run.jwks_text().await).unwrap();
     v["keys"].as_array().unwrap().clone()
 }
@@ -40,7 +40,7 @@ fn entry(kid: &str) -> Value {
 
 #[tokio::test]
 async fn extras_follow_the_real_keys_and_replace_and_clear() {
-    let run = start().await;
+    let run = start_seeded().await;
     let own = jwks_keys(&run).await;
     assert_eq!(own.len(), 2, "ES256 and RS256 by default");
     assert_eq!(run.control_json("/jwks/extra").await, json!({"keys": []}));
@@ -87,7 +87,7 @@ async fn extras_follow_the_real_keys_and_replace_and_clear() {
 
 #[tokio::test]
 async fn extras_survive_key_changes() {
-    let run = start().await;
+    let run = start_seeded().await;
     let extras = vec![entry("keep-1"), entry("keep-2")];
     run.issuer.set_extra_jwks(extras.clone()).unwrap();
 
@@ -121,7 +121,7 @@ async fn extras_survive_key_changes() {
 
 #[tokio::test]
 async fn bad_extra_requests_are_refused_and_change_nothing() {
-    let run = start().await;
+    let run = start_seeded().await;
     let kept = json!({"keys": [entry("kept")]});
     assert_eq!(put_extra(&run, &kept.to_string()).await.status(), 200);
     let before = run.jwks_text().await;

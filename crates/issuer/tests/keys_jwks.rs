@@ -9,46 +9,35 @@ use serde_json::{Value, json};
 use support::*;
 use xauth_issuer::{Issuer, KeyAlg, KeyState, MintRequest};
 
-fn snapshot_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("snapshots_keys");
-    settings.set_prepend_module_to_snapshot(false);
-    settings
-}
-
 /// Key material and ids change on every run; the shapes must not.
 macro_rules! redacted_jwks_snapshot {
     ($name:expr, $value:expr) => {
         let value = $value;
-        snapshot_settings().bind(|| {
-            insta::assert_json_snapshot!($name, value, {
-                ".keys[].kid" => "[kid]",
-                ".keys[].x" => "[x]",
-                ".keys[].y" => "[y]",
-                ".keys[].n" => "[n]",
-            });
-        })
+        insta::assert_json_snapshot!($name, value, {
+            ".keys[].kid" => "[kid]",
+            ".keys[].x" => "[x]",
+            ".keys[].y" => "[y]",
+            ".keys[].n" => "[n]",
+        });
     };
 }
 
 macro_rules! redacted_keys_snapshot {
     ($name:expr, $value:expr) => {
         let value = $value;
-        snapshot_settings().bind(|| {
-            insta::assert_json_snapshot!($name, value, {
-                ".keys[].kid" => "[kid]",
-                ".keys[].public_jwk.kid" => "[kid]",
-                ".keys[].public_jwk.x" => "[x]",
-                ".keys[].public_jwk.y" => "[y]",
-                ".keys[].public_jwk.n" => "[n]",
-            });
-        })
+        insta::assert_json_snapshot!($name, value, {
+            ".keys[].kid" => "[kid]",
+            ".keys[].public_jwk.kid" => "[kid]",
+            ".keys[].public_jwk.x" => "[x]",
+            ".keys[].public_jwk.y" => "[y]",
+            ".keys[].public_jwk.n" => "[n]",
+        });
     };
 }
 
 #[tokio::test]
 async fn default_jwks_publishes_es256_and_rs256_public_members_only() {
-    let run = start_with(Issuer::builder().jwks_max_age(42)).await;
+    let run = start_seeded_with(|b| b.jwks_max_age(42)).await;
     let resp = run.http.get(run.jwks_url()).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "public, max-age=42");
@@ -77,7 +66,7 @@ async fn default_jwks_publishes_es256_and_rs256_public_members_only() {
 
 #[tokio::test]
 async fn rotation_lifecycle_as_seen_through_the_jwks() {
-    let run = start().await;
+    let run = start_seeded().await;
     let keys = run.control_json("/keys").await;
     redacted_keys_snapshot!("lifecycle_0_initial", &keys);
     let es = keys["keys"][0]["kid"].as_str().unwrap().to_string();
@@ -161,7 +150,7 @@ async fn rotation_lifecycle_as_seen_through_the_jwks() {
 
 #[tokio::test]
 async fn rotate_without_standby_makes_a_fresh_es256_key() {
-    let run = start().await;
+    let run = start_seeded().await;
     let rs = run.issuer.rotate(None).await.unwrap();
     assert_eq!(rs.alg, KeyAlg::Rs256);
     // No standby left now.
@@ -178,8 +167,44 @@ async fn rotate_without_standby_makes_a_fresh_es256_key() {
 }
 
 #[tokio::test]
+async fn a_password_grant_token_and_a_minted_token_have_the_same_claims_in_the_same_order() {
+    let run = start_seeded().await;
+    let granted = run.password_grant().await;
+    let minted = run.mint(json!({})).await;
+    let minted = minted["token"].as_str().unwrap();
+    let names = claim_names(&granted);
+    assert_eq!(
+        names,
+        [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "email",
+            "phone",
+            "app_metadata",
+            "user_metadata",
+            "role",
+            "aal",
+            "amr",
+            "session_id",
+            "is_anonymous",
+        ],
+        "GoTrue's access-token claims in GoTrue's order"
+    );
+    assert_eq!(
+        claim_names(minted),
+        names,
+        "the mint template is the same claim set"
+    );
+    // Same header text too: both are signed by the current key with its default header.
+    assert_eq!(segment_text(minted, 0), segment_text(&granted, 0));
+}
+
+#[tokio::test]
 async fn issuer_tokens_verify_with_jsonwebtoken_from_the_published_jwks_only() {
-    let run = start().await;
+    let run = start_seeded().await;
     let iss = run.issuer.info().issuer;
 
     // ES256: a real access token from the password grant, and a minted one.
@@ -226,7 +251,7 @@ async fn issuer_tokens_verify_with_jsonwebtoken_from_the_published_jwks_only() {
 
 #[tokio::test]
 async fn openid_configuration_points_at_the_jwks() {
-    let run = start_with(Issuer::builder().jwks_max_age(7)).await;
+    let run = start_seeded_with(|b| b.jwks_max_age(7)).await;
     let resp = run
         .http
         .get(run.url("/auth/v1/.well-known/openid-configuration"))
@@ -244,9 +269,9 @@ async fn openid_configuration_points_at_the_jwks() {
 
 #[tokio::test]
 async fn public_url_defaults_to_the_bound_address_and_can_be_set() {
-    let run = start().await;
+    let run = start_seeded().await;
     assert_eq!(run.base, format!("http://{}", run.issuer.addr()));
-    let custom = start_with(Issuer::builder().public_url("https://abc.supabase.co/")).await;
+    let custom = start_seeded_with(|b| b.public_url("https://abc.supabase.co/")).await;
     let info = custom.issuer.info();
     assert_eq!(info.api_url, "https://abc.supabase.co");
     assert_eq!(info.issuer, "https://abc.supabase.co/auth/v1");
@@ -272,7 +297,7 @@ async fn bad_builder_settings_are_refused() {
 
 #[tokio::test]
 async fn shutdown_stops_serving() {
-    let run = start().await;
+    let run = start_seeded().await;
     let url = run.jwks_url();
     assert_eq!(run.http.get(&url).send().await.unwrap().status(), 200);
     run.issuer.shutdown().await;
@@ -284,7 +309,7 @@ async fn shutdown_stops_serving() {
 async fn state_dir_keeps_keys_secret_and_states_across_restarts() {
     let dir = temp_dir("restart");
     let secret = "a-custom-secret-that-is-long-enough-0123456789";
-    let first = start_with(Issuer::builder().state_dir(&dir).jwt_secret(secret)).await;
+    let first = start_seeded_with(|b| b.state_dir(&dir).jwt_secret(secret)).await;
     first.issuer.rotate(None).await.unwrap();
     let added = first
         .issuer
@@ -309,7 +334,7 @@ async fn state_dir_keeps_keys_secret_and_states_across_restarts() {
     }
 
     // Restart without repeating the secret: everything comes back.
-    let second = start_with(Issuer::builder().state_dir(&dir)).await;
+    let second = start_seeded_with(|b| b.state_dir(&dir)).await;
     assert_eq!(second.jwks_text().await, jwks_before);
     assert_eq!(second.issuer.keys().await, keys_before);
     assert_eq!(second.issuer.info().jwt_secret, secret);
@@ -334,8 +359,8 @@ async fn state_dir_keeps_keys_secret_and_states_across_restarts() {
 
 #[tokio::test]
 async fn without_state_dir_keys_are_fresh_each_start() {
-    let a = start().await;
-    let b = start().await;
+    let a = start_seeded().await;
+    let b = start_seeded().await;
     let a_kids = a.jwks_kids().await;
     let b_kids = b.jwks_kids().await;
     assert!(a_kids.iter().all(|k| !b_kids.contains(k)));

@@ -7,12 +7,12 @@
 //! reuse interval of 100 s and a token TTL of 3600 s, so the real time that passes during a case
 //! (well under 20 s) can never push a decision across a boundary.
 
-mod gotrue_support;
+mod support;
 
-use gotrue_support::{Harness, PASSWORD, start_with};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use reqwest::StatusCode;
+use support::{Harness, PASSWORD, start_with};
 
 const REUSE_INTERVAL: i64 = 100;
 const TTL: i64 = 3600;
@@ -149,7 +149,7 @@ impl Model {
     }
 }
 
-fn outcome_of(reply: &gotrue_support::Reply) -> Outcome {
+fn outcome_of(reply: &support::Reply) -> Outcome {
     if reply.status.is_success() {
         Outcome::Ok
     } else {
@@ -166,7 +166,7 @@ fn outcome_of(reply: &gotrue_support::Reply) -> Outcome {
 }
 
 async fn run(commands: Vec<Cmd>) -> Result<(), TestCaseError> {
-    let email = gotrue_support::email("sm");
+    let email = support::email("sm");
     let h: Harness = start_with(|b| {
         b.user(&email, PASSWORD)
             .refresh_reuse_interval(REUSE_INTERVAL)

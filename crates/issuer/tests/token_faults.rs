@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 use support::*;
 use xauth_issuer::{Fault, FaultKind, FaultRoute};
 
-async fn inject_token_fault(run: &Running, fault: Value) {
+async fn inject_token_fault(run: &Harness, fault: Value) {
     let resp = run.control_post("/faults/token", Some(fault.clone())).await;
     assert_eq!(resp.status(), 204, "inject {fault}");
 }
 
 async fn password_grant(
-    run: &Running,
+    run: &Harness,
     client: &reqwest::Client,
 ) -> reqwest::Result<reqwest::Response> {
     client
@@ -28,7 +28,7 @@ async fn password_grant(
 
 #[tokio::test]
 async fn a_token_drop_fault_closes_the_connection_and_leaves_the_jwks_alone() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject_token_fault(&run, json!({"kind": "drop"})).await;
     for _ in 0..2 {
         let err = password_grant(&run, &reqwest::Client::new())
@@ -60,7 +60,7 @@ async fn a_token_drop_fault_closes_the_connection_and_leaves_the_jwks_alone() {
 
 #[tokio::test]
 async fn a_token_status_fault_answers_before_the_apikey_check_then_runs_out() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject_token_fault(&run, json!({"kind": "status", "status": 503, "count": 2})).await;
     // Even without an apikey: a server that is down does not check keys.
     let resp = run
@@ -90,7 +90,7 @@ async fn a_token_status_fault_answers_before_the_apikey_check_then_runs_out() {
 
 #[tokio::test]
 async fn a_token_malformed_fault_serves_a_truncated_token_response() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject_token_fault(&run, json!({"kind": "malformed", "count": 1})).await;
     let resp = password_grant(&run, &run.http).await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -102,7 +102,7 @@ async fn a_token_malformed_fault_serves_a_truncated_token_response() {
 
 #[tokio::test]
 async fn a_token_delay_fault_delays_then_answers_normally() {
-    let run = start().await;
+    let run = start_seeded().await;
     run.issuer
         .inject_fault(
             FaultRoute::Token,
@@ -119,7 +119,7 @@ async fn a_token_delay_fault_delays_then_answers_normally() {
 
 #[tokio::test]
 async fn clearing_all_faults_clears_every_route_and_unknown_routes_are_404() {
-    let run = start().await;
+    let run = start_seeded().await;
     inject_token_fault(&run, json!({"kind": "status", "status": 500})).await;
     let resp = run
         .control_post(

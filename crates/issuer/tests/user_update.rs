@@ -1,11 +1,11 @@
 //! `PUT /user` over real HTTP (supabase-js `auth.updateUser`): metadata, password, email
 //! change, and GoTrue's refusals, in GoTrue's order.
 
-mod gotrue_support;
+mod support;
 
-use gotrue_support::{Harness, PASSWORD, Reply, email, start_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::{Harness, PASSWORD, Reply, email, start_with};
 
 async fn update(h: &Harness, access_token: &str, body: Value) -> Reply {
     h.send(

@@ -69,3 +69,5 @@ pub use jwks::JwksError;
 pub use policy::{Forbidden, Policy};
 pub use rejection::{ClaimName, Outcome, Rejection};
 pub use verifier::Verifier;
+#[doc(hidden)]
+pub use verifier::verify_with_jwk;

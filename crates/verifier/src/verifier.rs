@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use aws_lc_rs::hmac;
+use serde_json::{Map, Value};
 
 use crate::b64;
 use crate::claims::Claims;
@@ -74,6 +75,23 @@ fn split(token: &str) -> Result<(&str, &str, &str), Rejection> {
         return Err(Rejection::NotCompactJws);
     }
     Ok((h, p, s))
+}
+
+/// A token after [`Verifier::decode`]: the checked header, the payload as the caller parsed it,
+/// the decoded signature and the exact signing input.
+struct Decoded<'t, P> {
+    header: header::Header,
+    payload: P,
+    sig: Vec<u8>,
+    signing_input: &'t [u8],
+}
+
+/// The payload of a JWT: a JSON object without duplicate members.
+fn claims_object(bytes: &[u8]) -> Result<Map<String, Value>, Rejection> {
+    json::parse_object(bytes).map_err(|e| match e {
+        JsonError::Duplicate => Rejection::DuplicateMember,
+        JsonError::Invalid => Rejection::PayloadJson,
+    })
 }
 
 impl Verifier {
@@ -169,6 +187,45 @@ impl Verifier {
     /// token is logged.
     pub async fn verify(&self, token: &str) -> Result<Claims, Rejection> {
         let inner = &*self.inner;
+        let jws = self.decode(token, claims_object)?;
+
+        // SEEDED DEFECT expired-before-signature: expiry decides before the signature is checked.
+        #[cfg(feature = "seeded-defects")]
+        if inner.defects.has(Defect::ExpiredBeforeSignature)
+            && let Some(exp) = jws.payload.get("exp").and_then(rules::numeric_date)
+            && rules::is_expired(exp, inner.clock.now_unix(), inner.rules.leeway)
+        {
+            return Err(Rejection::Expired);
+        }
+
+        self.check_signature(&jws.header, jws.signing_input, &jws.sig)
+            .await?;
+        #[cfg(feature = "seeded-defects")]
+        if jws.header.alg == Alg::Hs256 {
+            return rules::check(jws.payload, &inner.hs256_rules, inner.clock.now_unix());
+        }
+        rules::check(jws.payload, &inner.rules, inner.clock.now_unix())
+    }
+
+    /// The JWS layer of [`Verifier::verify`] alone: the same size, shape, base64url and header
+    /// checks, key selection and signature check, in the same order, but the payload only has to
+    /// be base64url (no claim set, no claim rules). Not part of the contract: known-answer tests
+    /// (`tests/wycheproof.rs`) use it, because their vectors sign arbitrary payloads.
+    #[doc(hidden)]
+    pub async fn verify_signature(&self, token: &str) -> Result<(), Rejection> {
+        let jws = self.decode(token, |_| Ok(()))?;
+        self.check_signature(&jws.header, jws.signing_input, &jws.sig)
+            .await
+    }
+
+    /// Everything before key selection: size, compact-JWS shape, base64url, the header rules,
+    /// then `payload` on the decoded payload bytes, then the signature's base64url.
+    fn decode<'t, P>(
+        &self,
+        token: &'t str,
+        payload: impl FnOnce(&[u8]) -> Result<P, Rejection>,
+    ) -> Result<Decoded<'t, P>, Rejection> {
+        let inner = &*self.inner;
         if token.is_empty() || token.len() > inner.max_token_bytes {
             return Err(Rejection::TokenSize);
         }
@@ -176,41 +233,37 @@ impl Verifier {
         let header_bytes = b64::decode(h64).ok_or(Rejection::Base64)?;
         let header = header::parse(&header_bytes, inner.hmac.is_some(), self.relax())?;
         let payload_bytes = b64::decode(p64).ok_or(Rejection::Base64)?;
-        let payload = json::parse_object(&payload_bytes).map_err(|e| match e {
-            JsonError::Duplicate => Rejection::DuplicateMember,
-            JsonError::Invalid => Rejection::PayloadJson,
-        })?;
+        let payload = payload(&payload_bytes)?;
         let sig = b64::decode(s64).ok_or(Rejection::Base64)?;
-        let signing_input = &token.as_bytes()[..h64.len() + 1 + p64.len()];
+        Ok(Decoded {
+            header,
+            payload,
+            sig,
+            signing_input: &token.as_bytes()[..h64.len() + 1 + p64.len()],
+        })
+    }
 
-        // SEEDED DEFECT expired-before-signature: expiry decides before the signature is checked.
-        #[cfg(feature = "seeded-defects")]
-        if inner.defects.has(Defect::ExpiredBeforeSignature)
-            && let Some(exp) = payload.get("exp").and_then(rules::numeric_date)
-            && rules::is_expired(exp, inner.clock.now_unix(), inner.rules.leeway)
-        {
-            return Err(Rejection::Expired);
-        }
-
+    /// The signature check of the header's algorithm (key selection included).
+    async fn check_signature(
+        &self,
+        header: &header::Header,
+        signing_input: &[u8],
+        sig: &[u8],
+    ) -> Result<(), Rejection> {
         match header.alg {
-            Alg::Hs256 => self.check_hs256(&header, signing_input, &sig).await?,
+            Alg::Hs256 => self.check_hs256(header, signing_input, sig).await,
             Alg::Es256 => {
-                self.check_asymmetric(&header, Family::Es256, signing_input, &sig)
-                    .await?
+                self.check_asymmetric(header, Family::Es256, signing_input, sig)
+                    .await
             }
             Alg::Rs256 => {
-                self.check_asymmetric(&header, Family::Rs256, signing_input, &sig)
-                    .await?
+                self.check_asymmetric(header, Family::Rs256, signing_input, sig)
+                    .await
             }
             // SEEDED DEFECT alg-none: no signature check at all.
             #[cfg(feature = "seeded-defects")]
-            Alg::None => {}
+            Alg::None => Ok(()),
         }
-        #[cfg(feature = "seeded-defects")]
-        if header.alg == Alg::Hs256 {
-            return rules::check(payload, &inner.hs256_rules, inner.clock.now_unix());
-        }
-        rules::check(payload, &inner.rules, inner.clock.now_unix())
     }
 
     fn relax(&self) -> Relax {
@@ -356,6 +409,22 @@ impl Verifier {
         }
         None
     }
+}
+
+/// Whether `jwk` is usable for `alg` (`"ES256"` or `"RS256"`) and `sig` is its valid signature
+/// over `msg`, decided as [`Verifier::verify`] decides it for a JWKS key: the key parsed and bound
+/// to one algorithm (an unusable key is as good as absent: [`Rejection::UnknownKid`]), then the
+/// signature length, then the signature. Not part of the contract: known-answer tests use it for
+/// raw signature vectors (Wycheproof's ECDSA P1363 file signs arbitrary messages).
+#[doc(hidden)]
+pub fn verify_with_jwk(jwk: &Value, alg: &str, msg: &[u8], sig: &[u8]) -> Result<(), Rejection> {
+    let family = match alg {
+        "ES256" => Family::Es256,
+        "RS256" => Family::Rs256,
+        _ => return Err(Rejection::AlgNotAllowed),
+    };
+    let key = crate::keys::from_jwk(jwk).map_err(|_| Rejection::UnknownKid)?;
+    verify_with(&key, family, msg, sig)
 }
 
 /// Checks the key is bound to the token's algorithm, the signature length, then the signature.

@@ -14,15 +14,9 @@
 //! # let _ = app;
 //! ```
 
-// NEEDS from issuer-keys:
-// - `KeyStore::sign_access_token` / `verify_bearer` filled in (until then tokens are empty
-//   strings and every bearer is refused as malformed).
-// - `server.rs`: nest `router()` at `/auth/v1`, use `errors::not_found` as the global fallback,
-//   load users with `AuthStore::open(&config)` and seed `--user` with `AuthStore::seed_user`.
-//   The store persists to `<state_dir>/auth.json`; keep your key file under another name.
-
 pub mod admin;
 pub mod auth;
+pub mod claims;
 pub mod errors;
 pub mod extract;
 pub mod handlers;

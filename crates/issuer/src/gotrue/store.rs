@@ -1,12 +1,14 @@
 //! The auth store: users, sessions and refresh tokens, in memory and optionally persisted.
+//! (Past 500 lines on purpose: each GoTrue transaction is one method under the one lock, and
+//! together they read as GoTrue's check order top to bottom.)
 //!
 //! Every operation takes one lock, so each GoTrue transaction is atomic. With a state
 //! directory the whole store is written to `<state_dir>/auth.json` after every change
-//! (atomically: a 0600 temp file renamed over the old one).
+//! (atomically, through [`crate::state_dir::write_private_atomic`], the writer keys use too).
 
 use std::collections::HashMap;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -21,6 +23,7 @@ use super::models::{
     new_refresh_token,
 };
 use crate::config::IssuerConfig;
+use crate::state_dir::write_private_atomic;
 
 /// File name of the persisted store inside the state directory.
 pub const STATE_FILE: &str = "auth.json";
@@ -425,7 +428,7 @@ impl AuthStore {
                 generation,
             )
         };
-        write_atomically(&persist.path, &bytes)?;
+        write_private_atomic(&persist.path, &bytes)?;
         *written = snapshot_generation;
         Ok(())
     }
@@ -905,22 +908,4 @@ impl AuthStore {
         }
         existed
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("json.tmp.{}", std::process::id()));
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
 }

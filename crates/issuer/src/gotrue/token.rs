@@ -4,37 +4,15 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::auth::request_aud;
+use super::claims::AccessTokenClaims;
 use super::errors::ApiError;
 use super::extract::{ApiKey, JsonBody};
 use super::models::{UserJson, refresh_token_well_formed};
 use super::store::{Grant, Login};
-use crate::faults::{self, FaultRoute};
-use crate::server::ConnectionKill;
+use crate::faults::{self, ConnectionKill, FaultRoute};
 use crate::state::AppState;
-
-/// The access-token claims GoTrue issues for `grant` at `now` (unix seconds).
-pub fn access_token_claims(state: &AppState, grant: &Grant, now: i64) -> Value {
-    let user = &grant.user;
-    json!({
-        "iss": state.config.issuer(),
-        "sub": user.id.to_string(),
-        "aud": user.aud,
-        "exp": now + state.config.access_token_ttl,
-        "iat": now,
-        "email": user.email,
-        "phone": user.phone,
-        "app_metadata": user.app_metadata,
-        "user_metadata": user.user_metadata,
-        "role": user.role,
-        "aal": grant.aal,
-        "amr": grant.amr,
-        "session_id": grant.session_id.to_string(),
-        "is_anonymous": user.is_anonymous,
-    })
-}
 
 #[derive(Serialize)]
 struct WeakPassword<'a> {
@@ -58,10 +36,12 @@ struct AccessTokenResponse<'a> {
 /// informational `sb-auth-*` headers.
 pub fn session_response(state: &AppState, grant: &Grant, weak: Option<&ApiError>) -> Response {
     let now = state.clock.now_unix();
-    let claims = access_token_claims(state, grant, now);
-    let expires_at = now + state.config.access_token_ttl;
+    let ttl = state.config.access_token_ttl;
+    let issuer = state.config.issuer();
+    let payload = AccessTokenClaims::for_grant(&issuer, grant, now, ttl).payload();
+    let expires_at = now + ttl;
     let body = AccessTokenResponse {
-        access_token: state.keys.sign_access_token(&claims),
+        access_token: state.keys.sign_access_token(&payload),
         token_type: "bearer",
         expires_in: expires_at - now,
         expires_at,
