@@ -8,6 +8,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod targets;
+
 const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
@@ -16,8 +18,13 @@ commands:
                        the embedded reference API (xauth-reference). ARGS go to `xauth-conformance run`.
   mock [ARGS]          run the fake Supabase auth server (xauth-issuer) on 127.0.0.1:54321
   interop              drive xauth-issuer with the real supabase-js and jose (needs node + npm)
+  targets [NAME...] [-- ARGS]
+                       the suite (default mode) against each correct implementation in
+                       interop/targets/ (node-jose, python-pyjwt; needs node + npm and python3
+                       with venv): installs its dependencies, runs it with the spawn command its
+                       profile.toml names, requires 0 failed. ARGS go to `xauth-conformance run`.
   ci                   what CI runs: fmt check, clippy -D warnings, all tests, the supabase-js
-                       interop tests, conformance, the mutation gate
+                       interop tests, the interop targets, conformance, the mutation gate
   mutants [ARGS]       the mutation gate: the whole suite against xauth-reference clean and once
                        per seeded defect; fails if a defect survives. Uses
                        fixtures/profiles/reference-fast.toml (and the reference flags its header
@@ -37,6 +44,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance(&rest),
         Some("mock") => mock(&rest),
         Some("interop") => interop(true),
+        Some("targets") => targets::targets(&rest, true),
         Some("ci") => ci(),
         Some("bench") => bench(&rest),
         Some("mutants") => mutants(&rest),
@@ -61,6 +69,7 @@ fn main() -> ExitCode {
 }
 
 /// A failed step: the exit code to pass on and what to say about it.
+#[derive(Debug)]
 struct Failure {
     code: u8,
     message: String,
@@ -231,6 +240,9 @@ fn ci() -> Outcome {
     run(test)?;
 
     interop(false)?;
+    // Correct implementations in other languages must pass the default suite: a failure here
+    // is a false alarm of the suite (or a broken target), never a finding.
+    targets::targets(&[], false)?;
     conformance_with(&[], false)?;
     // The mutation gate: the suite must catch every seeded defect, so a weakened scenario
     // cannot land.
@@ -345,6 +357,15 @@ fn mutants(args: &[OsString]) -> Outcome {
 /// xauth-reference FLAGS"` command: (the reference FLAGS, the other `run` flags except
 /// `--profile`). Lines ending in `\` continue.
 fn fast_profile_flags(text: &str) -> Option<(String, Vec<String>)> {
+    let (spawn, run_flags) = header_run_command(text)?;
+    let spawn = split_words(&spawn?)?;
+    Some((spawn.get(1..)?.join(" "), run_flags))
+}
+
+/// From a profile's leading comment block (lines ending in `\` continue), the first
+/// `xauth-conformance run …` command: (its `--spawn` value, the other `run` flags except
+/// `--profile FILE`). `None` when there is no such line or a quote is unbalanced.
+fn header_run_command(text: &str) -> Option<(Option<String>, Vec<String>)> {
     let mut joined = String::new();
     for line in text.lines() {
         let Some(comment) = line.trim_start().strip_prefix('#') else {
@@ -368,13 +389,12 @@ fn fast_profile_flags(text: &str) -> Option<(String, Vec<String>)> {
     let words = split_words(line)?;
     let start = words.iter().position(|w| w == "run")? + 1;
     let mut run_flags = Vec::new();
-    let mut reference_args = None;
+    let mut spawn = None;
     let mut i = start;
     while i < words.len() {
         match words[i].as_str() {
             "--spawn" => {
-                let spawn = split_words(words.get(i + 1)?)?;
-                reference_args = Some(spawn.get(1..)?.join(" "));
+                spawn = Some(words.get(i + 1)?.clone());
                 i += 2;
             }
             "--profile" => i += 2,
@@ -384,7 +404,7 @@ fn fast_profile_flags(text: &str) -> Option<(String, Vec<String>)> {
             }
         }
     }
-    Some((reference_args?, run_flags))
+    Some((spawn, run_flags))
 }
 
 /// Splits like a shell (whitespace, single and double quotes; no escapes); `None` on an
