@@ -13,6 +13,8 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
   allowed: a cooldown counts as C - 1 s (at least 1 s) when fetches are counted. One fetch
   attempt may fail on the implementation's side (e.g. a stale pooled connection) and then waits
   out a cooldown, so a poll that waits for a refetch allows two cooldowns (or T plus one).
+  Fetch counts also allow the cache's own refreshes: one, plus one per T elapsed in the
+  interval (a TTL shorter than the cooldown legitimately refetches that often).
   These scenarios change the issuer's keys, so they run alone (@serial). A rotation leaves the
   new key current for the rest of the run; every other scenario mints with whatever key is
   current, which these scenarios have shown the implementation to accept; if the implementation
@@ -31,14 +33,14 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
     Given the issuer publishes a new ES256 key as standby
     When I send tokens signed by the new key until one is accepted
     Then a token signed by the new key was accepted within two declared cooldowns plus the margin
-    And the issuer served at most one JWKS fetch per declared cooldown meanwhile
+    And the issuer served at most one JWKS fetch per declared cooldown meanwhile, plus cache refreshes
 
   @A40 @high @timeout(5m)
   Scenario: After a rotation, tokens signed by the new current key are accepted and the previous key keeps working while published
     Given the issuer rotates to a new ES256 key
     When I send tokens signed by the new key until one is accepted
     Then a token signed by the new key was accepted within two declared cooldowns plus the margin
-    And the issuer served at most one JWKS fetch per declared cooldown meanwhile
+    And the issuer served at most one JWKS fetch per declared cooldown meanwhile, plus cache refreshes
     And a token signed by the previous ES256 key is still accepted
 
   @A40 @high @slow @timeout(15m)
@@ -56,5 +58,5 @@ Feature: Key rotation: new keys are picked up, previous keys keep working, revok
     And the latency of valid tokens measured before the flood
     When 4 clients send the flood while another client keeps sending valid tokens
     Then every flood token was answered 401 UNAUTHENTICATED or 429 RATE_LIMITED
-    And the issuer served at most one JWKS fetch per declared cooldown during the flood, plus one
+    And the issuer served at most one JWKS fetch per declared cooldown during the flood, plus cache refreshes
     And every valid token sent during the flood was accepted, with a median latency below 10 times the baseline plus 500 ms

@@ -209,20 +209,28 @@ pub fn cache_ttl(w: &XauthWorld) -> Duration {
     Duration::from_secs(w.ctx.profile.jwks.cache_ttl_max_seconds.get())
 }
 
-/// How many JWKS fetches triggered by unknown kids the profile's declared bounds allow within
-/// `elapsed` (see [`crate::profile::Jwks::allowed_fetches`]).
+/// How many JWKS fetches the profile's declarations allow within `elapsed`: those unknown kids
+/// may trigger (see [`crate::profile::Jwks::allowed_fetches`]), plus one refresh per expiry of
+/// the declared cache TTL that can fall into the interval (`1 + elapsed / TTL`): a cache whose
+/// TTL is shorter than its cooldown legitimately refetches that often.
 pub fn allowed_fetches(w: &XauthWorld, elapsed: Duration) -> u64 {
-    w.ctx.profile.jwks.allowed_fetches(elapsed)
+    let ttl = cache_ttl(w).as_secs_f64().max(1.0);
+    let refreshes = 1 + (elapsed.as_secs_f64() / ttl).floor() as u64;
+    w.ctx.profile.jwks.allowed_fetches(elapsed) + refreshes
 }
 
 /// The declared bound on unknown-kid fetches, in words, for failure messages.
 pub fn fetch_bound_words(w: &XauthWorld) -> String {
     let j = &w.ctx.profile.jwks;
-    match (j.refetch_cooldown_seconds, j.max_fetches_per_minute) {
+    let bound = match (j.refetch_cooldown_seconds, j.max_fetches_per_minute) {
         (c, None) => format!("one per declared cooldown of {c} s"),
         (0, Some(n)) => format!("at most {n} per minute, as declared"),
         (c, Some(n)) => format!("one per declared cooldown of {c} s and at most {n} per minute"),
-    }
+    };
+    format!(
+        "{bound}, plus one refresh and one per declared cache TTL of {} s",
+        j.cache_ttl_max_seconds
+    )
 }
 
 /// Distinct loopback source addresses 127.200.x.y for the extra clients of these steps (the
