@@ -30,6 +30,7 @@ pub mod expect_fail;
 pub mod failure;
 pub mod feature_files;
 pub mod forge;
+pub mod hooks;
 pub mod gate;
 pub mod http;
 pub mod issuer_boot;
