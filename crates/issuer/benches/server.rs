@@ -4,6 +4,8 @@
 //! Run with `cargo bench -p xauth-issuer --bench server` (release build). The load generator is a
 //! keep-alive hyper HTTP/1 client with a fixed number of connections, running on the same
 //! machine (it competes with the server for the CPU).
+// Benchmark setup unwraps like a test: a failure means a broken setup, not a result.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

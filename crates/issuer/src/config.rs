@@ -45,8 +45,11 @@ pub struct IssuerInfo {
     pub issuer: String,
     /// `<auth_url>/.well-known/jwks.json`.
     pub jwks_url: String,
+    /// The anon API key clients send as `apikey` (`SUPABASE_ANON_KEY`, an HS256 JWT).
     pub anon_key: String,
+    /// The service_role API key, also the control API's credential (an HS256 JWT).
     pub service_role_key: String,
+    /// The legacy HS256 secret that signs the API keys and `"key":"legacy"` mints.
     pub jwt_secret: String,
 }
 

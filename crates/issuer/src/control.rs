@@ -29,7 +29,9 @@ const MAX_KID_BYTES: usize = 256;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddKey {
+    /// Algorithm of the key to generate (`ES256` or `RS256`).
     pub alg: KeyAlg,
+    /// State the new key starts in: `standby` (default) or `current`.
     #[serde(default = "standby")]
     pub state: KeyState,
 }
@@ -42,6 +44,7 @@ fn standby() -> KeyState {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rotate {
+    /// Kid of the key to make current; absent: the oldest standby key, or a fresh ES256 key.
     #[serde(default)]
     pub kid: Option<String>,
 }
@@ -50,13 +53,16 @@ pub struct Rotate {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetClock {
+    /// Seconds added to real time from now on (may be negative, at most ±100 years).
     pub offset_seconds: i64,
 }
 
 /// `GET /clock` answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockInfo {
+    /// The issuer's current time in Unix seconds, offset applied.
     pub now: i64,
+    /// The offset in seconds currently added to real time.
     pub offset_seconds: i64,
 }
 
@@ -233,6 +239,7 @@ async fn mint(State(state): State<AppState>, bytes: Bytes) -> Result<Response, A
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraJwks {
+    /// The extra JWK objects, in the order they follow the issuer's own keys.
     pub keys: Vec<serde_json::Value>,
 }
 

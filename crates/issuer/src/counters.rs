@@ -8,12 +8,19 @@ use serde::{Deserialize, Serialize};
 /// Request and grant counters (relaxed atomics: no lock on any request path).
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// JWKS requests received, faulted ones included.
     pub jwks_fetches: AtomicU64,
+    /// OpenID configuration requests received.
     pub openid_config_fetches: AtomicU64,
+    /// Successful `grant_type=password` token requests.
     pub password_grants: AtomicU64,
+    /// Successful `grant_type=refresh_token` token requests.
     pub refresh_grants: AtomicU64,
+    /// Token requests that passed the `apikey` check but failed (any grant type).
     pub grant_failures: AtomicU64,
+    /// Successful signups.
     pub signups: AtomicU64,
+    /// Every HTTP request the server answered (all routes, control API included).
     pub requests: AtomicU64,
     /// Wall-clock Unix milliseconds of the last JWKS request answered normally (0 = never).
     pub jwks_last_served_unix_ms: AtomicU64,
@@ -22,17 +29,24 @@ pub struct Counters {
 /// Successful grants by type, as `GET /_control/v1/counters` reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantCounts {
+    /// Successful `grant_type=password` token requests.
     pub password: u64,
+    /// Successful `grant_type=refresh_token` token requests.
     pub refresh_token: u64,
 }
 
 /// A point-in-time copy of the counters (the `GET /_control/v1/counters` body).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CountersSnapshot {
+    /// JWKS requests received, faulted ones included.
     pub jwks_fetches: u64,
+    /// OpenID configuration requests received.
     pub openid_config_fetches: u64,
+    /// Successful token requests, by grant type.
     pub grants: GrantCounts,
+    /// Token requests that passed the `apikey` check but failed (any grant type).
     pub grant_failures: u64,
+    /// Successful signups.
     pub signups: u64,
     /// Every HTTP request the server answered (all routes, control API included).
     pub requests: u64,

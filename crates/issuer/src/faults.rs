@@ -71,20 +71,30 @@ pub const MALFORMED_TOKEN_BODY: &str = r#"{"access_token":"eyJhbGciOiJFUzI1NiIs"
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FaultKind {
     /// Answer with this status (200..=599) and a small JSON error body.
-    Status { status: u16 },
+    Status {
+        /// The HTTP status code to answer with (200..=599).
+        status: u16,
+    },
     /// Wait this many milliseconds, then answer normally.
-    Delay { ms: u64 },
+    Delay {
+        /// How long to wait before answering, in milliseconds (at most [`MAX_DELAY_MS`]).
+        ms: u64,
+    },
     /// 200 with a truncated, unparseable JSON body.
     Malformed,
     /// Close the connection without any response.
     Drop,
     /// 302 to `location`.
-    Redirect { location: String },
+    Redirect {
+        /// The `Location` header value of the redirect (1..=[`MAX_LOCATION_BYTES`] bytes).
+        location: String,
+    },
 }
 
 /// A fault and how many requests it applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
+    /// What the route does instead of answering (flattened: `kind` plus its own fields).
     #[serde(flatten)]
     pub kind: FaultKind,
     /// Number of requests the fault applies to; absent: until cleared.

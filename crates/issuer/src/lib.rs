@@ -105,15 +105,22 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Why the issuer could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum IssuerError {
+    /// The listen address could not be bound or set up (in use, not permitted, ...).
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address the issuer tried to listen on.
         addr: SocketAddr,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// A builder setting, extra JWK set or fault is out of bounds; the message says which.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Keys or users could not be set up: the state directory could not be created, its
+    /// `keys.json` or users could not be read or written, or key generation failed.
     #[error("state directory: {0}")]
     StateDir(String),
+    /// A user given to [`IssuerBuilder::user`] could not be seeded.
     #[error("seeding user: {0}")]
     Seed(#[from] gotrue::SeedError),
 }

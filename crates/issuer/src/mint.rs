@@ -66,18 +66,25 @@ pub struct MintRequest {
 /// is JSON, else the text itself as a string).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Minted {
+    /// The compact JWS `header.payload.signature`.
     pub token: String,
+    /// The header as signed: its JSON value, or the raw text as a string if it is not JSON.
     pub header: Value,
+    /// The payload as signed: its JSON value, or the raw text as a string if it is not JSON.
     pub claims: Value,
 }
 
 /// Why a mint request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum MintError {
+    /// The request breaks a rule (conflicting or oversized fields, an unsupported or unfitting
+    /// `alg`, a TTL out of range); the message says which.
     #[error("{0}")]
     Invalid(String),
+    /// `key` is a kid that matches none of the issuer's keys (in any state, revoked included).
     #[error("no key with kid {0:?}")]
     UnknownKey(String),
+    /// The chosen key failed to produce a signature.
     #[error("signing failed: {0}")]
     Signing(#[from] KeyError),
 }

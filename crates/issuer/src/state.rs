@@ -15,10 +15,16 @@ use crate::keys::KeyStore;
 /// State shared by all routes. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// The configuration the server was started with (URLs, TTLs, API keys, limits).
     pub config: Arc<IssuerConfig>,
+    /// The signing keys, the legacy secret and the pre-serialized JWKS.
     pub keys: Arc<KeyStore>,
+    /// The issuer's offsettable clock, used for every `iat`/`exp` and expiry check.
     pub clock: Clock,
+    /// Request and grant counters reported by the control API.
     pub counters: Arc<Counters>,
+    /// GoTrue users, sessions and refresh tokens.
     pub auth: Arc<AuthStore>,
+    /// The armed fault of each fault-injectable route.
     pub faults: Arc<Faults>,
 }

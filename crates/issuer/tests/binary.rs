@@ -1,5 +1,7 @@
 //! The `xauth-issuer` binary: start-up summary (text and `--json`), seeded users from flags
 //! and files, graceful SIGTERM, and clear errors for bad arguments.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};

@@ -1,5 +1,7 @@
 //! The control API over real HTTP: authentication, info, counters, JWKS faults, mint, clock.
 //! (Past 500 lines: one file per API keeps the test binaries, each linking the whole issuer, few.)
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

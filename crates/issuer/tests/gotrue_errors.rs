@@ -2,6 +2,8 @@
 //! bad JSON and unknown routes — never a 5xx. (Past 500 lines: most of it is the one table of
 //! error cases and its snapshot; every test file is a binary linking the whole issuer, so fewer
 //! is cheaper to build.)
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

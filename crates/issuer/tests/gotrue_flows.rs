@@ -1,6 +1,8 @@
 //! GoTrue flows over real HTTP: password and refresh grants, rotation and reuse, logout scopes,
 //! signup, /user, admin users, settings, health, counters, persistence. (Past 500 lines: one
 //! file per API keeps the test binaries, each linking the whole issuer, few.)
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

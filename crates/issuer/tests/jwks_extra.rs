@@ -1,5 +1,7 @@
 //! Extra JWK entries over real HTTP (`/_control/v1/jwks/extra`): published as given after the
 //! issuer's own keys, replaced, cleared, bounded, and kept across key changes.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

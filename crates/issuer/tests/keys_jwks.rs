@@ -1,6 +1,8 @@
 //! Keys as the outside world sees them: the JWKS over real HTTP through the rotation
 //! lifecycle, tokens verified by jsonwebtoken from the published JWKS alone, the OpenID
 //! configuration, and keys surviving a restart with `--state-dir`.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -6,6 +6,8 @@
 //! Time: the issuer clock moves only by the commands (offset), in steps of 40 s or 300 s, with a
 //! reuse interval of 100 s and a token TTL of 3600 s, so the real time that passes during a case
 //! (well under 20 s) can never push a decision across a boundary.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

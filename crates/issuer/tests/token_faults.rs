@@ -1,5 +1,7 @@
 //! Faults on the token endpoint over real HTTP: the auth server looks down or broken to every
 //! grant, before the apikey check, and recovers when the fault runs out or is cleared.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,5 +1,7 @@
 //! `PUT /user` over real HTTP (supabase-js `auth.updateUser`): metadata, password, email
 //! change, and GoTrue's refusals, in GoTrue's order.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench -p xauth-verifier --bench verify` (one core is enough; the machine is shared,
 //! so compare ratios rather than absolute numbers).
+// Benchmark setup unwraps like a test: a failure means a broken setup, not a result.
+#![allow(clippy::unwrap_used)]
 
 #[path = "../tests/support/mod.rs"]
 mod support;

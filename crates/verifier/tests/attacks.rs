@@ -1,5 +1,7 @@
 //! One test per row of shared/research/attacks.md that a verifier can decide alone, each
 //! asserting the exact `Rejection` (or acceptance). Named by row id.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,4 +1,6 @@
 //! The tower layer and extractor, served by a real axum server on an ephemeral loopback port.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

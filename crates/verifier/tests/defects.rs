@@ -1,5 +1,7 @@
 //! Each seeded defect really opens the hole it names (and the same token is refused without it).
 #![cfg(feature = "seeded-defects")]
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

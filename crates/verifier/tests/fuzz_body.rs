@@ -1,5 +1,7 @@
 //! The cargo-fuzz target's body (`fuzz/fuzz_targets/body.rs`) run on stable over random bytes
 //! and over random structured near-tokens.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 include!("../fuzz/fuzz_targets/body.rs");
 

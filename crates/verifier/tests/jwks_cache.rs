@@ -1,5 +1,7 @@
 //! The JWKS cache against a wiremock issuer (the third party): TTL, rotation, cooldown under a
 //! flood, stale-if-error, timeout, redirects, size cap. Time moves on a fake clock, never by sleep.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,5 +1,7 @@
 //! Properties: every mutation of a valid token is refused (never a panic), and random claim
 //! sets are judged exactly as a small readable model of the rules says.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

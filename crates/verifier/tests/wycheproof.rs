@@ -21,6 +21,8 @@
 //! with its reason. High-S ECDSA signatures are valid in Wycheproof and accepted here too (the
 //! verifier does not require low S). The counts are asserted, so a change in the verifier or in
 //! the vectors shows up here.
+// Tests assert with unwrap.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

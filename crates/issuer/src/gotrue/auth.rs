@@ -18,8 +18,11 @@ pub const AUD_HEADER: &str = "x-jwt-aud";
 /// An authenticated request: the verified claims and the loaded user.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
+    /// The bearer token's claims, signature and `exp`/`nbf` already checked.
     pub claims: Map<String, Value>,
+    /// The user named by the token's `sub`, as currently stored (exists, not banned).
     pub user: UserRecord,
+    /// The token's `session_id` claim, if present and not nil (the session exists).
     pub session_id: Option<Uuid>,
 }
 

@@ -38,19 +38,29 @@ pub struct AccessTokenClaims<'a> {
     pub issuer: &'a str,
     /// `sub`: the user's id.
     pub sub: Uuid,
+    /// `aud`: the user's audience (`authenticated` by default).
     pub aud: &'a str,
     /// `iat`, unix seconds (the issuer's clock).
     pub issued_at: i64,
     /// Seconds from `iat` to `exp` (may be negative for a minted token).
     pub ttl: i64,
+    /// `email`: the user's email address (empty for a phone-only user).
     pub email: &'a str,
+    /// `phone`: the user's phone number in E.164 digits (empty for an email-only user).
     pub phone: &'a str,
+    /// `app_metadata`: provider information only the server sets (`provider`, `providers`).
     pub app_metadata: &'a Map<String, Value>,
+    /// `user_metadata`: the user's own data from signup and `PUT /user`.
     pub user_metadata: &'a Map<String, Value>,
+    /// `role`: the Postgres role requests run as (`authenticated` by default).
     pub role: &'a str,
+    /// `aal`: the session's authenticator assurance level (`aal1`).
     pub aal: &'a str,
+    /// `amr`: how and when the session was authenticated.
     pub amr: &'a [AmrEntry],
+    /// `session_id`: the session the token belongs to.
     pub session_id: Uuid,
+    /// `is_anonymous`: whether the user signed in anonymously.
     pub is_anonymous: bool,
 }
 

@@ -127,34 +127,58 @@ impl<'de> Deserialize<'de> for PasswordHash {
 /// One identity of a user (GoTrue's `auth.identities` row).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdentityRecord {
+    /// The identity row's own id.
     pub identity_id: Uuid,
+    /// The user's id at the provider (for `email` and `phone`, the user id as text).
     pub provider_id: String,
+    /// The provider: `email` or `phone`.
     pub provider: String,
+    /// What the provider says about the user (`sub`, `email`, `phone`, `*_verified`).
     pub identity_data: Map<String, Value>,
+    /// The identity's email address (email identities only).
     pub email: Option<String>,
+    /// The last sign-in through this identity.
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// When the identity was linked.
     pub created_at: DateTime<Utc>,
+    /// When the identity last changed.
     pub updated_at: DateTime<Utc>,
 }
 
 /// A user (GoTrue's `auth.users` row).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserRecord {
+    /// The user id (the access token's `sub`).
     pub id: Uuid,
+    /// The audience the user belongs to (`authenticated` by default).
     pub aud: String,
+    /// The Postgres role the user's tokens carry (`authenticated` by default).
     pub role: String,
+    /// The lowercased email address (empty: none).
     pub email: String,
+    /// The phone number in E.164 digits (empty: none).
     pub phone: String,
+    /// The salted password hash; `None`: no password sign-in.
     pub password: Option<PasswordHash>,
+    /// When the email was confirmed; `None`: unconfirmed.
     pub email_confirmed_at: Option<DateTime<Utc>>,
+    /// When the phone was confirmed; `None`: unconfirmed.
     pub phone_confirmed_at: Option<DateTime<Utc>>,
+    /// The last successful password grant or signup.
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// Server-controlled metadata (`provider`, `providers`, admin-set members).
     pub app_metadata: Map<String, Value>,
+    /// User-controlled metadata (signup `data`, `PUT /user`, identity data).
     pub user_metadata: Map<String, Value>,
+    /// The user's identities, in the order they were linked.
     pub identities: Vec<IdentityRecord>,
+    /// When the user was created.
     pub created_at: DateTime<Utc>,
+    /// When the user last changed.
     pub updated_at: DateTime<Utc>,
+    /// Until when the user is banned; `None` or past: not banned.
     pub banned_until: Option<DateTime<Utc>>,
+    /// Whether the user is anonymous (false for every user this issuer creates).
     pub is_anonymous: bool,
     /// A requested email change awaiting confirmation (`PUT /user`), GoTrue's `email_change`.
     #[serde(default)]
@@ -311,20 +335,30 @@ impl UserRecord {
 /// GoTrue's `models.Identity` JSON.
 #[derive(Debug, Serialize)]
 pub struct IdentityJson<'a> {
+    /// `identity_id`: the identity row's UUID.
     pub identity_id: Uuid,
+    /// `id`: the user's id at the provider (the user id for email and phone).
     pub id: &'a str,
+    /// `user_id`: the owning user's UUID.
     pub user_id: Uuid,
+    /// `identity_data`: the provider's claims about the user (`sub`, `email`, `*_verified`).
     pub identity_data: &'a Map<String, Value>,
+    /// `provider`: `email` or `phone`.
     pub provider: &'a str,
+    /// `last_sign_in_at`: RFC 3339 time of the last sign-in through this identity; omitted
+    /// when never.
     #[serde(
         serialize_with = "ts_serde::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// `created_at`: RFC 3339 time the identity was linked.
     #[serde(serialize_with = "ts_serde::serialize")]
     pub created_at: DateTime<Utc>,
+    /// `updated_at`: RFC 3339 time the identity last changed.
     #[serde(serialize_with = "ts_serde::serialize")]
     pub updated_at: DateTime<Utc>,
+    /// `email`: the identity's email address; omitted for phone identities.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<&'a str>,
 }
@@ -332,80 +366,114 @@ pub struct IdentityJson<'a> {
 /// GoTrue's `models.User` JSON, fields in GoTrue's order; null fields omitted.
 #[derive(Debug, Serialize)]
 pub struct UserJson<'a> {
+    /// `id`: the user's UUID (the access token's `sub`).
     pub id: Uuid,
+    /// `aud`: the audience the user belongs to.
     pub aud: &'a str,
+    /// `role`: the Postgres role the user's tokens carry.
     pub role: &'a str,
+    /// `email`: the lowercased email address (`""` when none).
     pub email: &'a str,
+    /// `email_confirmed_at`: RFC 3339 confirmation time; omitted while unconfirmed.
     #[serde(
         serialize_with = "ts_serde::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub email_confirmed_at: Option<DateTime<Utc>>,
+    /// `phone`: the phone number in E.164 digits (`""` when none).
     pub phone: &'a str,
+    /// `phone_confirmed_at`: RFC 3339 confirmation time; omitted while unconfirmed.
     #[serde(
         serialize_with = "ts_serde::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub phone_confirmed_at: Option<DateTime<Utc>>,
+    /// `confirmed_at`: the earlier of the email and phone confirmation times; omitted if neither.
     #[serde(
         serialize_with = "ts_serde::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// `new_email`: an email change awaiting confirmation; omitted when none is pending.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_email: Option<&'a str>,
+    /// `email_change_sent_at`: RFC 3339 time the pending email change was requested.
     #[serde(
         serialize_with = "ts_serde::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub email_change_sent_at: Option<DateTime<Utc>>,
+    /// `last_sign_in_at`: RFC 3339 time of the last sign-in; omitted when never.
     #[serde(
         serialize_with = "ts_serde::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// `app_metadata`: server-controlled metadata (`provider`, `providers`, ...).
     pub app_metadata: &'a Map<String, Value>,
+    /// `user_metadata`: user-controlled metadata.
     pub user_metadata: &'a Map<String, Value>,
+    /// `identities`: the user's linked identities.
     pub identities: Vec<IdentityJson<'a>>,
+    /// `created_at`: RFC 3339 creation time.
     #[serde(serialize_with = "ts_serde::serialize")]
     pub created_at: DateTime<Utc>,
+    /// `updated_at`: RFC 3339 time of the last change.
     #[serde(serialize_with = "ts_serde::serialize")]
     pub updated_at: DateTime<Utc>,
+    /// `banned_until`: RFC 3339 end of the ban; omitted when no ban is set.
     #[serde(
         serialize_with = "ts_serde::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub banned_until: Option<DateTime<Utc>>,
+    /// `is_anonymous`: whether the user is anonymous (false for every user this issuer creates).
     pub is_anonymous: bool,
 }
 
 /// One `amr` entry of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AmrEntry {
+    /// How the session was authenticated (`password`).
     pub method: String,
+    /// When, in Unix seconds.
     pub timestamp: i64,
 }
 
 /// A session (GoTrue's `auth.sessions` row) with its refresh tokens, oldest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
+    /// The session id (the access token's `session_id`).
     pub id: Uuid,
+    /// The user the session belongs to.
     pub user_id: Uuid,
+    /// When the session was created (sign-in).
     pub created_at: DateTime<Utc>,
+    /// When the session was last refreshed.
     pub updated_at: DateTime<Utc>,
+    /// The session's authenticator assurance level (`aal1`).
     pub aal: String,
+    /// How the session was authenticated (the tokens' `amr`).
     pub amr: Vec<AmrEntry>,
+    /// Every refresh token issued in this session, oldest first.
     pub refresh_tokens: Vec<String>,
 }
 
 /// A v1 refresh token (GoTrue's `auth.refresh_tokens` row).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshTokenRecord {
+    /// The opaque 12-character v1 token string the client presents.
     pub token: String,
+    /// The user the token refreshes.
     pub user_id: Uuid,
+    /// The session the token belongs to.
     pub session_id: Uuid,
+    /// The token this one was exchanged for; `None` for a session's first token.
     pub parent: Option<String>,
+    /// Whether the token was already exchanged or revoked by reuse detection (it then still
+    /// refreshes only while its child is the active token or within the reuse interval).
     pub revoked: bool,
+    /// When the token was issued.
     pub created_at: DateTime<Utc>,
     /// Last change; for a revoked token, when it was revoked (the reuse interval counts from here).
     pub updated_at: DateTime<Utc>,

@@ -81,25 +81,35 @@ struct Persister {
 /// What a successful grant hands to the token response.
 #[derive(Debug, Clone)]
 pub struct Grant {
+    /// The signed-in user, as stored after the grant.
     pub user: UserRecord,
+    /// The session the grant created or refreshed.
     pub session_id: Uuid,
+    /// The session's authenticator assurance level (`aal1`).
     pub aal: String,
+    /// The session's authentication methods, for the `amr` claim.
     pub amr: Vec<AmrEntry>,
+    /// The refresh token to hand out: a fresh one, or the active child of a reused parent.
     pub refresh_token: String,
 }
 
 /// Identifies a user at the password grant.
 #[derive(Debug, Clone)]
 pub enum Login<'a> {
+    /// By email address (matched case-insensitively within the audience).
     Email(&'a str),
+    /// By phone number (E.164 digits, matched exactly within the audience).
     Phone(&'a str),
 }
 
 /// Logout scopes of `POST /logout`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogoutScope {
+    /// `scope=global` (the default): every session of the user.
     Global,
+    /// `scope=local`: only the token's own session.
     Local,
+    /// `scope=others`: every session of the user except the token's own.
     Others,
 }
 
@@ -117,16 +127,27 @@ pub struct UserUpdate {
 /// Fields an admin may set when creating a user.
 #[derive(Debug, Default, Clone)]
 pub struct NewUser {
+    /// The user id to use; absent: a fresh random UUID.
     pub id: Option<Uuid>,
+    /// The audience the user belongs to.
     pub aud: String,
+    /// The Postgres role; absent or empty: `authenticated`.
     pub role: Option<String>,
+    /// The email address, validated and lowercased (empty: none).
     pub email: String,
+    /// The phone number in E.164 digits (empty: none).
     pub phone: String,
+    /// The password to hash; absent: the user cannot sign in with a password.
     pub password: Option<String>,
+    /// Create the email as already confirmed.
     pub email_confirm: bool,
+    /// Create the phone as already confirmed.
     pub phone_confirm: bool,
+    /// The initial `user_metadata`.
     pub user_metadata: Option<Map<String, Value>>,
+    /// Members merged into `app_metadata` (null removes one).
     pub app_metadata: Option<Map<String, Value>>,
+    /// When the ban (from `ban_duration`) ends; absent: not banned.
     pub banned_until: Option<DateTime<Utc>>,
 }
 

@@ -49,15 +49,25 @@ impl std::str::FromStr for KeyAlg {
 /// Every algorithm a token can be signed with (by `mint`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignAlg {
+    /// ECDSA P-256 with SHA-256, raw `r‖s` signature (an ES256 key only).
     Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (an RSA key).
     Rs256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384 (an RSA key).
     Rs384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512 (an RSA key).
     Rs512,
+    /// RSASSA-PSS with SHA-256 and MGF1-SHA-256 (an RSA key).
     Ps256,
+    /// RSASSA-PSS with SHA-384 and MGF1-SHA-384 (an RSA key).
     Ps384,
+    /// RSASSA-PSS with SHA-512 and MGF1-SHA-512 (an RSA key).
     Ps512,
+    /// HMAC-SHA-256 with the legacy secret.
     Hs256,
+    /// HMAC-SHA-384 with the legacy secret.
     Hs384,
+    /// HMAC-SHA-512 with the legacy secret.
     Hs512,
 }
 

@@ -17,8 +17,12 @@ pub const MAX_BEARER_BYTES: usize = 16 * 1024;
 /// Why a bearer token was refused by the issuer's own (GoTrue-like) validation.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BearerError {
+    /// Not three base64url parts with JSON-object header and payload, no string `alg`, a
+    /// non-numeric `exp`/`nbf`, or longer than [`MAX_BEARER_BYTES`].
     #[error("token is malformed")]
     Malformed,
+    /// Neither the published key named by `kid` (with its own alg) nor, when no such key
+    /// exists, the legacy HS256 secret verifies the signature.
     #[error("signature is invalid")]
     BadSignature,
     /// `exp` has passed (also used when `nbf` is still in the future).

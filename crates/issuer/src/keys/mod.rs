@@ -37,12 +37,17 @@ pub use signing_key::{SigningKey, warm_up_rng};
 /// A key-management failure.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// No issuer key (in any state) has this kid.
     #[error("no key with kid {0:?}")]
     NotFound(String),
+    /// The operation does not fit the key set's state or the key (revoking or standing by the
+    /// current key, no standby key to rotate to, an alg the key cannot sign); says which.
     #[error("{0}")]
     Conflict(&'static str),
+    /// The crypto library failed to generate, load or sign with key material.
     #[error("key generation failed")]
     Generation,
+    /// Reading or writing `keys.json` failed, or its contents are invalid or too large.
     #[error("could not persist keys: {0}")]
     Persist(#[from] std::io::Error),
 }
@@ -76,8 +81,11 @@ impl KeyState {
 /// Public view of one key, as `GET /_control/v1/keys` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyInfo {
+    /// The key id, as published in the JWK's `kid` and in token headers.
     pub kid: String,
+    /// The key's kind and default signing algorithm (`ES256` or `RS256`).
     pub alg: KeyAlg,
+    /// Where the key is in its lifecycle.
     pub state: KeyState,
     /// The public JWK (exactly what the JWKS publishes while the key is not revoked).
     pub public_jwk: Value,
