@@ -13,7 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::{Failure, Outcome, cargo, header_run_command, render, run, target_dir, workspace_root};
+use crate::process::{Failure, Outcome, cargo, render, run, target_dir, workspace_root};
+use crate::profile::header_run_command;
 
 /// The longest one target's suite run may take before it is stopped (the suite bounds every
 /// scenario itself; this only guards CI against a wedged run).
@@ -485,21 +486,6 @@ mod tests {
                 dir.display()
             );
         }
-    }
-
-    #[test]
-    fn the_reference_fast_profile_still_parses() {
-        let text = std::fs::read_to_string(workspace_root().join(crate::FAST_PROFILE)).unwrap();
-        let (reference_args, run_flags) = crate::fast_profile_flags(&text).expect("parses");
-        assert!(
-            reference_args.contains("--jwks-cooldown"),
-            "{reference_args}"
-        );
-        assert!(
-            !reference_args.contains("xauth-reference"),
-            "{reference_args}"
-        );
-        assert!(!run_flags.iter().any(|f| f == "--profile" || f == "--spawn"));
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl Default for Timeouts {
 }
 
 /// `base` with `path` appended to its path (a trailing `/` of the base is not doubled).
-fn join_path(base: &url::Url, path: &str) -> url::Url {
+pub fn join_path(base: &url::Url, path: &str) -> url::Url {
     let mut u = base.clone();
     let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
     match joined.split_once('?') {

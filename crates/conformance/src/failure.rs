@@ -2,9 +2,9 @@
 //! answer as data instead of parsing it back out of the message text.
 //!
 //! A step fails by raising a [`StepFailure`] with [`StepFailure::raise`]
-//! (`std::panic::panic_any`): [`crate::world::XauthWorld::fail`] raises a
+//! (`std::panic::panic_any`): [`crate::scenario::world::XauthWorld::fail`] raises a
 //! [`FailureKind::Verdict`] carrying the expectation and the [`Observed`] answer of the exchange
-//! it shows; [`crate::world::XauthWorld::harness_error`] raises a [`FailureKind::SuiteError`]
+//! it shows; [`crate::scenario::world::XauthWorld::harness_error`] raises a [`FailureKind::SuiteError`]
 //! (the suite could not judge: not a verdict on the target). Cucumber hands the payload to the
 //! report's collector (`event::Step::Failed` → `StepError::Panic`), which downcasts it with
 //! [`StepFailure::of_payload`]; plain `&str`/`String` panics (assertions, undefined steps) are
@@ -21,7 +21,7 @@ use std::any::Any;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evidence::Exchange;
+use crate::net::evidence::Exchange;
 use crate::profile::JsonPointer;
 
 /// Whether a failure is a verdict on the target or the suite's own trouble.
@@ -122,7 +122,7 @@ impl Observed {
             Err(why) => Self {
                 status: None,
                 code: None,
-                body_shape: shape(why, TEXT_SHAPE_MAX),
+                body_shape: shape(&why.to_string(), TEXT_SHAPE_MAX),
             },
         }
     }
@@ -289,7 +289,7 @@ fn cap(s: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::Response;
+    use crate::net::evidence::Response;
     use std::time::Duration;
 
     fn exchange(outcome: Result<(u16, &str), &str>) -> Exchange {
@@ -305,7 +305,7 @@ mod tests {
                     body: body.as_bytes().to_vec(),
                     body_truncated: false,
                 })
-                .map_err(str::to_owned),
+                .map_err(|e| crate::net::target::TransportError::Timeout(e.to_owned())),
             elapsed: Duration::from_millis(1),
         }
     }
@@ -355,9 +355,9 @@ mod tests {
 
     #[test]
     fn no_response_is_observed_too() {
-        let o = Observed::of_exchange(&exchange(Err("timeout after 10000 ms")), &pointer());
+        let o = Observed::of_exchange(&exchange(Err("after 10000 ms")), &pointer());
         assert_eq!(o.status, None);
-        assert_eq!(o.describe(), "no response (timeout after # ms)");
+        assert_eq!(o.describe(), "no response (timeout error: after # ms)");
         assert!(!o.accepted());
     }
 

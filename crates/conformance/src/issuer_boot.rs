@@ -10,9 +10,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::context::IssuerEndpoint;
+use crate::net::control::{ControlError, IssuerClient};
 
 /// Why the issuer could not be started or reached.
 #[derive(Debug, thiserror::Error)]
@@ -109,72 +108,29 @@ pub async fn start_in_process(
     })
 }
 
-#[derive(Deserialize)]
-struct Info {
-    anon_key: String,
-    service_role_key: String,
-    #[serde(default)]
-    jwt_secret: Option<String>,
-}
-
-/// Attaches to a running issuer: reads `GET <base>/_control/v1/info` with the control key.
+/// Attaches to a running issuer: reads `GET <base>/_control/v1/info` with the control key
+/// (through the suite's one control client, [`IssuerClient::info`]).
 pub async fn attach(
     base_url: &url::Url,
     control_key: &str,
     timeout: Duration,
 ) -> Result<RunningIssuer, IssuerError> {
-    let mut base_url = base_url.clone();
-    if !base_url.path().ends_with('/') {
-        let p = format!("{}/", base_url.path());
-        base_url.set_path(&p);
-    }
-    // Accept the Supabase URL with or without a trailing /auth/v1.
-    let trimmed = base_url
-        .path()
-        .trim_end_matches('/')
-        .trim_end_matches("/auth/v1")
-        .to_owned();
-    base_url.set_path(if trimmed.is_empty() { "/" } else { &trimmed });
-    let info_url = format!(
-        "{}/_control/v1/info",
-        base_url.as_str().trim_end_matches('/')
-    );
+    let base = supabase_base(base_url);
     let fail = |cause: String| IssuerError::Attach {
-        url: info_url.clone(),
+        url: format!("{}/_control/v1/info", base.as_str().trim_end_matches('/')),
         cause,
     };
-    let client = crate::http::client_builder_for(&base_url)
-        .timeout(timeout)
-        .no_proxy()
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let resp = client
-        .get(&info_url)
-        .header("apikey", control_key)
-        .header("authorization", format!("Bearer {control_key}"))
-        .send()
-        .await
-        .map_err(|e| fail(crate::spawn::describe_reqwest(&e)))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(fail(format!(
-            "answered {status}{}",
-            if status.as_u16() == 401 {
-                " (wrong --control-key?)"
-            } else {
-                ""
+    let client = IssuerClient::new(&base, control_key, timeout).map_err(|e| fail(e.to_string()))?;
+    let info = client.info().await.map_err(|e| {
+        fail(match e {
+            ControlError::Status { status: 401, .. } => {
+                "answered 401 Unauthorized (wrong --control-key?)".to_owned()
             }
-        )));
-    }
-    let body = resp.bytes().await.map_err(|e| fail(e.to_string()))?;
-    if body.len() > 64 * 1024 {
-        return Err(fail("info body larger than 64 KiB".to_owned()));
-    }
-    let info: Info =
-        serde_json::from_slice(&body).map_err(|e| fail(format!("unexpected info body: {e}")))?;
-    let mut base = base_url;
-    let p = base.path().trim_end_matches('/').to_owned();
-    base.set_path(&p);
+            ControlError::Status { status, .. } => format!("answered {status}"),
+            ControlError::Transport { source, .. } => crate::spawn::describe_reqwest(&source),
+            ControlError::Body { detail, .. } => format!("unexpected info body: {detail}"),
+        })
+    })?;
     Ok(RunningIssuer {
         endpoint: IssuerEndpoint {
             base_url: base,
@@ -185,6 +141,20 @@ pub async fn attach(
         },
         handle: None,
     })
+}
+
+/// The Supabase URL without a trailing `/auth/v1` or `/` (both are accepted on the command
+/// line).
+fn supabase_base(url: &url::Url) -> url::Url {
+    let mut base = url.clone();
+    let trimmed = url
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/auth/v1")
+        .trim_end_matches('/')
+        .to_owned();
+    base.set_path(&trimmed);
+    base
 }
 
 #[cfg(test)]
@@ -203,5 +173,20 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains(&addr.to_string()), "{text}");
         assert!(text.contains("--issuer-addr"), "{text}");
+    }
+
+    #[test]
+    fn the_supabase_url_is_accepted_with_or_without_auth_v1() {
+        for given in [
+            "http://127.0.0.1:9/",
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:9/auth/v1",
+            "http://127.0.0.1:9/auth/v1/",
+        ] {
+            let base = supabase_base(&given.parse().unwrap());
+            assert_eq!(base.as_str(), "http://127.0.0.1:9/", "{given}");
+        }
+        let base = supabase_base(&"http://h:1/project/auth/v1".parse().unwrap());
+        assert_eq!(base.as_str(), "http://h:1/project");
     }
 }

@@ -1,9 +1,9 @@
 //! `xauth-conformance`: the conformance suite for the Xentropy auth contract.
 //!
-//! The runner (`xauth-conformance run`, [`runner`]) starts or attaches to the fake issuer,
+//! The runner (`xauth-conformance run`, [`run`]) starts or attaches to the fake issuer,
 //! optionally spawns the implementation under test ([`spawn`]), runs the Gherkin scenarios in
-//! `features/` against it with the steps of [`world::XauthWorld`], and reports ([`report`]:
-//! terminal, JUnit XML, JSON). Exit status 0 all passed, 1 a scenario failed, 2 usage or setup
+//! `features/` against it with the steps of [`scenario::world::XauthWorld`], and reports ([`report`]:
+//! terminal, JUnit XML, JSON, SARIF, HTML). Exit status 0 all passed, 1 a scenario failed, 2 usage or setup
 //! error (one line, before any scenario runs), 130 interrupted.
 //!
 //! What the scenario code shares with the runner: [`context::RunContext`] (installed once per
@@ -16,32 +16,32 @@
 //!   make the runner skip a scenario, with the reason, when the profile says it does not apply;
 //!   an unknown `@needs-…` tag is a setup error ([`plan`]). A step cannot skip itself.
 //! - Scenarios that change shared issuer state (keys, JWKS faults, clock) must be `@serial`.
-//! - A step message starting with `suite error` ([`report::SUITE_ERROR_PREFIX`]) is reported as
-//!   a suite error (status `error`), not as a verdict on the target; it still fails the run.
+//! - A step fails in one way: `XauthWorld::fail` (a verdict) or `XauthWorld::harness_error` (a
+//!   suite error: not a verdict on the target, but it fails the run), both raising the typed
+//!   [`failure::StepFailure`]. Shared issuer state is restored by the runner after every
+//!   `@serial` scenario ([`hooks::SharedState`]). Conventions: `docs/style.md`.
 //! - An undefined step fails its scenario; a scenario running longer than
 //!   `--scenario-timeout` fails and its later events are ignored.
 
-pub mod attacker;
 pub mod cli;
 pub mod context;
 pub mod deadline;
-pub mod evidence;
+pub mod duration;
 pub mod expect_fail;
 pub mod failure;
 pub mod feature_files;
 pub mod forge;
-pub mod hooks;
 pub mod gate;
-pub mod http;
+pub mod hooks;
 pub mod issuer_boot;
-pub mod issuer_client;
+pub mod net;
 pub mod plan;
 pub mod profile;
 pub mod properties;
 pub mod report;
-pub mod runner;
+pub mod run;
+pub mod scenario;
 pub mod severity;
 pub mod spawn;
 pub mod steps;
 pub mod stub;
-pub mod world;

@@ -3,10 +3,10 @@
 use clap::Parser as _;
 use xauth_conformance::cli::{Cli, Command};
 use xauth_conformance::properties::{PropertiesConfig, PropertiesPhase};
-use xauth_conformance::runner;
+use xauth_conformance::run;
 
 /// The World whose steps run the scenarios.
-type SuiteWorld = xauth_conformance::world::XauthWorld;
+type SuiteWorld = xauth_conformance::scenario::world::XauthWorld;
 
 fn main() {
     let cli = Cli::parse();
@@ -27,12 +27,12 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("xauth-conformance: error: cannot start the async runtime: {e}");
-            std::process::exit(runner::EXIT_SETUP);
+            std::process::exit(run::EXIT_SETUP);
         }
     };
     let code = match cli.command {
         Command::Run(args) => {
-            let mut post: Vec<Box<dyn runner::PostPhase>> = Vec::new();
+            let mut post: Vec<Box<dyn run::PostPhase>> = Vec::new();
             if !args.no_properties {
                 post.push(Box::new(PropertiesPhase::new(PropertiesConfig {
                     cases: args.properties_cases,
@@ -43,10 +43,10 @@ fn main() {
                     ..PropertiesConfig::default()
                 })));
             }
-            rt.block_on(runner::run::<SuiteWorld>(&args, &post))
+            rt.block_on(run::run::<SuiteWorld>(&args, &post))
         }
         Command::Gate(args) => rt.block_on(xauth_conformance::gate::gate(&args)),
-        Command::List(args) => rt.block_on(runner::list(&args)),
+        Command::List(args) => rt.block_on(run::list(&args)),
         Command::StubTarget { port } => rt.block_on(xauth_conformance::stub::serve(port)),
     };
     // Bounded: a blocking task left behind must not keep the process alive.

@@ -228,7 +228,8 @@ fn scenario_timeout(tags: &[String]) -> Result<Option<std::time::Duration>, Stri
                 .strip_prefix('(')
                 .and_then(|r| r.strip_suffix(')'))
                 .ok_or_else(|| format!("@{tag}: write @timeout(DURATION), e.g. @timeout(3m)"))?;
-            found = Some(crate::cli::parse_duration(inner).map_err(|e| format!("@{tag}: {e}"))?);
+            found =
+                Some(crate::duration::parse_duration(inner).map_err(|e| format!("@{tag}: {e}"))?);
         }
     }
     Ok(found)

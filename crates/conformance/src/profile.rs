@@ -5,6 +5,10 @@
 //! file is the reference's profile. Unknown fields are errors, and every error names the field
 //! and the line it is on.
 //!
+//! One file of ~650 lines on purpose: the profile's schema, its defaults, its validation and the
+//! line numbers of its errors are one concern (the TOML a user writes), and about a fifth is
+//! its unit tests.
+//!
 //! ```
 //! use xauth_conformance::profile::Profile;
 //!
@@ -58,6 +62,12 @@ pub struct Profile {
     pub legacy_hs256: bool,
     /// Strictness switches: checks that go beyond status and error code.
     pub strict: Strict,
+    /// How to start `xauth-reference` so that it matches this profile (`[reference] args`),
+    /// for the developer commands (`cargo xtask conformance`, `cargo xtask mutants`). The
+    /// runner itself never reads it: `--spawn 'CMD'` says how to start an implementation.
+    /// Default: no arguments.
+    #[serde(skip_serializing_if = "Reference::is_empty")]
+    pub reference: Reference,
 }
 
 impl Default for Profile {
@@ -72,6 +82,7 @@ impl Default for Profile {
             auth_proxy_timeout_seconds: 10,
             legacy_hs256: true,
             strict: Strict::default(),
+            reference: Reference::default(),
         }
     }
 }
@@ -279,6 +290,23 @@ pub struct Strict {
     /// the Xentropy contract fixes statuses and codes, not challenges, so requiring them by
     /// default would fail correct implementations that omit them.
     pub rfc6750_headers: bool,
+}
+
+/// `[reference]`: the `xauth-reference` command-line arguments this profile describes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reference {
+    /// Arguments, one per element (no shell splitting), e.g.
+    /// `["--jwks-ttl-max", "2", "--rate-window", "2"]`. Every value the profile declares
+    /// differently from the reference's defaults must be matched here.
+    pub args: Vec<String>,
+}
+
+impl Reference {
+    /// Whether no argument is given.
+    pub fn is_empty(&self) -> bool {
+        self.args.is_empty()
+    }
 }
 
 /// A route path: starts with `/`, no whitespace, no `#`, at most 2048 bytes.

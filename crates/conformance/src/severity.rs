@@ -12,17 +12,28 @@
 //!
 //! A scenario without a severity tag (the runner's own test fixtures) counts as
 //! [`Severity::Medium`]; the runner gives the properties phase's scenarios
-//! [`Severity::Critical`] (see [`crate::runner::PostPhase::severity`]). Two severity tags on one
+//! [`Severity::Critical`] (see [`crate::run::PostPhase::severity`]). Two severity tags on one
 //! scenario are a contradiction: the highest wins (never under-report).
 
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The severity of a scenario, ordered `Low < Medium < High < Critical`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

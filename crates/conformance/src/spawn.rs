@@ -169,7 +169,7 @@ impl Spawned {
         deadline: Duration,
         probe_timeout: Duration,
     ) -> Result<(), SpawnError> {
-        let client = crate::http::client_builder_for(url)
+        let client = crate::net::target::client_builder_for(url)
             .timeout(probe_timeout.min(deadline))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

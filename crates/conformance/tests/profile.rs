@@ -41,6 +41,8 @@ window_seconds = 1
 keying = "ip"
 [strict]
 rfc6750_headers = false
+[reference]
+args = ["--leeway", "30"]
 "#,
         "p.toml",
     )
@@ -66,6 +68,7 @@ rfc6750_headers = false
     assert!(p.rate_limit.ip.enabled);
     assert_eq!(p.rate_limit.ip.requests.get(), 600);
     assert!(!p.strict.rfc6750_headers);
+    assert_eq!(p.reference.args, ["--leeway", "30"]);
     // The error pointer reads the code out of a body.
     let body = serde_json::json!({"code": "UNAUTHENTICATED"});
     assert_eq!(
@@ -130,4 +133,37 @@ fn unreadable_and_oversized_files_are_errors() {
     std::fs::write(&big, "#".repeat(300 * 1024)).unwrap();
     let err = Profile::load(&big).unwrap_err().to_string();
     assert!(err.contains("larger than"), "{err}");
+}
+
+#[test]
+fn the_fast_profile_names_the_reference_flags_it_describes() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/profiles/reference-fast.toml");
+    let p = Profile::load(&path).unwrap();
+    let args = &p.reference.args;
+    // each declared value that differs from the reference's defaults has its flag
+    let flag = |name: &str| {
+        let i = args
+            .iter()
+            .position(|a| a == name)
+            .unwrap_or_else(|| panic!("{name}: {args:?}"));
+        args[i + 1].parse::<u64>().unwrap()
+    };
+    assert_eq!(flag("--jwks-ttl-max"), p.jwks.cache_ttl_max_seconds.get());
+    assert_eq!(flag("--jwks-cooldown"), p.jwks.refetch_cooldown_seconds);
+    assert_eq!(flag("--rate-limit"), u64::from(p.rate_limit.requests.get()));
+    assert_eq!(flag("--rate-window"), p.rate_limit.window_seconds.get());
+    assert_eq!(
+        flag("--ip-rate-limit"),
+        u64::from(p.rate_limit.ip.requests.get())
+    );
+    assert_eq!(flag("--upstream-timeout"), p.auth_proxy_timeout_seconds);
+    // [reference] is not part of what the runner serializes for the default profile
+    assert!(!Profile::default().to_toml_string().contains("[reference]"));
+    assert!(
+        Profile::from_toml_str("[reference]\nargz = []\n", "p.toml")
+            .unwrap_err()
+            .to_string()
+            .contains("reference.argz")
+    );
 }

@@ -2,6 +2,9 @@
 //! (written per test into a temporary directory, using the runner's self-test steps), the
 //! in-process issuer on an ephemeral port, and `xauth-conformance stub-target` as the spawned
 //! implementation.
+//!
+//! One file of ~1100 lines on purpose: every test drives the same built binary through the same
+//! `Fixture` and feature texts, and splitting it would split those.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

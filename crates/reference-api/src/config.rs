@@ -51,7 +51,8 @@ pub struct Args {
     /// Switch on a seeded defect (repeatable). Test use only; see --list-defects.
     #[arg(long = "defect", value_name = "NAME")]
     pub defects: Vec<String>,
-    /// Print every seeded defect with a one-line description and exit.
+    /// Print every seeded defect (name, side, `rows=` the attack-catalogue rows whose scenarios
+    /// must catch it, a one-line description) and exit.
     #[arg(long)]
     pub list_defects: bool,
 }

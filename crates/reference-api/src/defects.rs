@@ -23,7 +23,7 @@ use xauth_verifier::{Defect, Rejection};
 use crate::error::ApiError;
 
 macro_rules! service_defects {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal, $desc:literal;)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal, rows [$($row:literal),+ $(,)?], $desc:literal;)*) => {
         /// One seeded service-side defect.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum ServiceDefect {
@@ -43,6 +43,12 @@ macro_rules! service_defects {
             pub fn description(self) -> &'static str {
                 match self { $(ServiceDefect::$variant => $desc,)* }
             }
+
+            /// The attack-catalogue rows whose scenarios must catch it (see
+            /// [`DefectInfo::rows`]).
+            pub fn rows(self) -> &'static [&'static str] {
+                match self { $(ServiceDefect::$variant => &[$($row),+],)* }
+            }
         }
 
         impl FromStr for ServiceDefect {
@@ -56,75 +62,40 @@ macro_rules! service_defects {
 
 service_defects! {
     /// `TOKEN_EXPIRED` is answered as `UNAUTHENTICATED`.
-    ExpiredAsUnauthenticated => "expired-as-unauthenticated",
+    ExpiredAsUnauthenticated => "expired-as-unauthenticated", rows ["A25"],
         "an expired token is answered 401 UNAUTHENTICATED instead of 401 TOKEN_EXPIRED";
     /// A policy failure is answered 401 instead of 403.
-    ForbiddenAs401 => "forbidden-as-401",
+    ForbiddenAs401 => "forbidden-as-401", rows ["A34"],
         "a valid token without the required role is answered 401 instead of 403 FORBIDDEN";
     /// No rate limiting at all.
-    NoRateLimit => "no-rate-limit",
+    NoRateLimit => "no-rate-limit", rows ["A53"],
         "no rate limiting: floods are never answered 429";
     /// 429 without `Retry-After`.
-    NoRetryAfter => "no-retry-after",
+    NoRetryAfter => "no-retry-after", rows ["A53"],
         "429 RATE_LIMITED is sent without a Retry-After header";
     /// The rate limit is keyed on the unverified token's `sub`.
-    RateLimitUnverifiedSub => "rate-limit-unverified-sub",
+    RateLimitUnverifiedSub => "rate-limit-unverified-sub", rows ["A53"],
         "rate limiting keys on the sub of the unverified token, so forged tokens throttle their victim";
     /// A token that is not base64url/JSON answers 500.
-    Garbage500 => "garbage-500",
+    Garbage500 => "garbage-500", rows ["A02", "A35", "A36", "A37", "A46", "A47", "A49", "A50"],
         "a bearer token that is not base64url JSON crashes the handler (500 instead of 401)";
     /// The refresh-token grant is proxied without its body.
-    ProxyDropsBody => "proxy-drops-body",
+    ProxyDropsBody => "proxy-drops-body", rows ["A25"],
         "the token proxy forwards grant_type=refresh_token requests without their body";
     /// The token proxy has no upstream timeout.
-    ProxyNoTimeout => "proxy-no-timeout",
+    ProxyNoTimeout => "proxy-no-timeout", rows ["A25"],
         "the token proxy waits for a hanging auth server indefinitely (no upstream timeout)";
     /// An unreachable auth server escapes as an internal error.
-    ProxyDown500 => "proxy-down-500",
+    ProxyDown500 => "proxy-down-500", rows ["A25"],
         "the token proxy answers 500 instead of 502/504 when the auth server cannot be reached";
     /// Only the exact scheme `Bearer` is recognised.
-    SchemeCaseSensitive => "scheme-case-sensitive",
+    SchemeCaseSensitive => "scheme-case-sensitive", rows ["A62"],
         "the Authorization scheme is matched case-sensitively: bearer/BEARER with a valid token get 401";
 }
 
 impl fmt::Display for ServiceDefect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// One-line descriptions of the verifier-side defects (the verifier owns the names).
-fn verifier_description(d: Defect) -> &'static str {
-    match d.name() {
-        "alg-none" => "unsigned tokens with alg \"none\" are accepted",
-        "hs256-public-key" => {
-            "HS256 tokens verified with the JWKS public key as the HMAC secret (alg confusion)"
-        }
-        "ignore-exp" => "exp is not checked: expired tokens are accepted",
-        "leeway-15m" => "a 15-minute clock leeway, whatever is configured",
-        "ignore-nbf" => "nbf is not checked: not-yet-valid tokens are accepted",
-        "ignore-iss" => "iss is not checked: tokens of any issuer are accepted",
-        "ignore-aud" => "aud is not checked: tokens for any audience are accepted",
-        "expired-before-signature" => {
-            "exp is checked before the signature, so forged expired tokens get TOKEN_EXPIRED"
-        }
-        "kid-ignored" => "kid is ignored: the first key of the algorithm's family is used",
-        "trust-embedded-jwk" => "a jwk header member is trusted as the verification key",
-        "follow-jku" => "a jku header URL is fetched and its keys trusted",
-        "psychic-ecdsa" => "ES256 signatures with r = s = 0 are accepted (CVE-2022-21449)",
-        "der-ecdsa" => "DER-encoded ES256 signatures are accepted",
-        "ignore-crit" => "the crit header is ignored",
-        "jwks-fetch-once" => "the JWKS is fetched once and never refreshed",
-        "jwks-no-cooldown" => "every unknown kid refetches the JWKS (no cooldown)",
-        "jwks-no-cache" => "the JWKS is fetched for every token (no cache)",
-        "accept-missing-sub" => {
-            "a token without sub, or whose sub is not a non-empty string, is accepted"
-        }
-        "hs256-skips-iss" => "legacy HS256 tokens skip the iss check (ES256/RS256 keep it)",
-        "jwks-cooldown-per-kid" => {
-            "the JWKS refetch cooldown is per unknown kid: N distinct unknown kids cause N fetches"
-        }
-        _ => "a seeded verifier defect",
     }
 }
 
@@ -137,6 +108,10 @@ pub struct DefectInfo {
     pub side: &'static str,
     /// What goes wrong.
     pub description: &'static str,
+    /// The attack-catalogue rows (`docs/catalogue.md`, `A07` …) whose scenarios must catch it;
+    /// `properties` names the suite's properties phase. The mutation gate counts a failing
+    /// scenario as a catch only when it is tagged with one of them.
+    pub rows: &'static [&'static str],
 }
 
 /// Every seeded defect, verifier-side first, in a stable order.
@@ -150,12 +125,14 @@ pub fn registry() -> Vec<DefectInfo> {
     let verifier = Defect::ALL.iter().map(|d| DefectInfo {
         name: d.name(),
         side: "verifier",
-        description: verifier_description(*d),
+        description: d.description(),
+        rows: d.rows(),
     });
     let service = ServiceDefect::ALL.iter().map(|d| DefectInfo {
         name: d.name(),
         side: "service",
         description: d.description(),
+        rows: d.rows(),
     });
     verifier.chain(service).collect()
 }

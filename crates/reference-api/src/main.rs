@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     let args = Args::parse(); // clap exits 2 on a usage error
     if args.list_defects {
         for d in xauth_reference::defects::registry() {
-            println!("{:<28} {:<9} {}", d.name, d.side, d.description);
+            let rows = format!("rows={}", d.rows.join(","));
+            println!(
+                "{:<28} {:<9} {:<28} {}",
+                d.name, d.side, rows, d.description
+            );
         }
         return ExitCode::SUCCESS;
     }

@@ -33,7 +33,21 @@ fn list_defects_prints_every_name_with_a_description() {
         "proxy-down-500",
     ] {
         let line = lines.iter().find(|l| l.starts_with(name)).unwrap();
-        assert!(line.split_whitespace().count() > 3, "{line}");
+        assert!(line.split_whitespace().count() > 4, "{line}");
+    }
+    // every defect names the catalogue rows that must catch it, in its third column
+    for line in &lines {
+        let rows = line.split_whitespace().nth(2).unwrap_or("");
+        let rows = rows
+            .strip_prefix("rows=")
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(
+            rows.split(',').all(|r| r == "properties"
+                || (r.len() == 3
+                    && r.starts_with('A')
+                    && r[1..].bytes().all(|b| b.is_ascii_digit()))),
+            "{line}"
+        );
     }
 }
 

@@ -340,3 +340,38 @@ async fn without_defects_the_newer_probes_are_answered_correctly() {
     assert!(fetches <= 1, "a global cooldown: got {fetches} fetches");
     env.shutdown().await;
 }
+
+/// Every catalogue row a defect declares (the mutation gate counts only failures of those rows)
+/// is a heading of `docs/catalogue.md` and tagged on at least one scenario of `features/`, so
+/// no defect declares rows that could never catch it.
+#[test]
+fn every_declared_row_is_a_catalogue_row_with_scenarios() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let catalogue = std::fs::read_to_string(root.join("docs/catalogue.md")).unwrap();
+    let mut tagged = String::new();
+    for entry in std::fs::read_dir(root.join("features")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "feature") {
+            tagged.push_str(&std::fs::read_to_string(path).unwrap());
+        }
+    }
+    let is_tag = |row: &str| {
+        tagged
+            .match_indices(&format!("@{row}"))
+            .any(|(i, m)| !tagged[i + m.len()..].starts_with(|c: char| c.is_ascii_alphanumeric()))
+    };
+    for d in xauth_reference::defects::registry() {
+        assert!(!d.rows.is_empty(), "{} declares no rows", d.name);
+        for row in d.rows {
+            if *row == "properties" {
+                continue;
+            }
+            assert!(
+                catalogue.contains(&format!("\n## {row} ")),
+                "{}: {row} is not a heading of docs/catalogue.md",
+                d.name
+            );
+            assert!(is_tag(row), "{}: no scenario is tagged @{row}", d.name);
+        }
+    }
+}

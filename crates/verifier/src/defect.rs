@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 macro_rules! defects {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal, rows [$($row:literal),+ $(,)?], $desc:literal;)*) => {
         /// One seeded verifier defect. Names (kebab-case) are stable: `xauth-reference --defect NAME`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
@@ -21,6 +21,22 @@ macro_rules! defects {
             pub fn name(self) -> &'static str {
                 match self {
                     $(Defect::$variant => $name,)*
+                }
+            }
+
+            /// One line saying what goes wrong (`xauth-reference --list-defects`).
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Defect::$variant => $desc,)*
+                }
+            }
+
+            /// The attack-catalogue rows (`docs/catalogue.md`) whose scenarios must catch this
+            /// defect; `properties` names the conformance suite's properties phase. The mutation
+            /// gate counts a failure as a catch only in these rows.
+            pub fn rows(self) -> &'static [&'static str] {
+                match self {
+                    $(Defect::$variant => &[$($row),+],)*
                 }
             }
 
@@ -43,46 +59,66 @@ macro_rules! defects {
 
 defects! {
     /// Accept unsigned tokens with `alg: none` (any case).
-    AlgNone => "alg-none",
+    AlgNone => "alg-none", rows ["A07", "A08"],
+        "unsigned tokens with alg \"none\" are accepted";
     /// HS256 token whose kid names a JWKS key is verified with that key's SPKI PEM as the HMAC secret.
-    Hs256PublicKey => "hs256-public-key",
+    Hs256PublicKey => "hs256-public-key", rows ["A10", "A45"],
+        "HS256 tokens verified with the JWKS public key as the HMAC secret (alg confusion)";
     /// `exp` is not checked.
-    IgnoreExp => "ignore-exp",
+    IgnoreExp => "ignore-exp", rows ["A25", "A28", "A54", "A55"],
+        "exp is not checked: expired tokens are accepted";
     /// A 15-minute leeway, whatever the configuration says.
-    Leeway15m => "leeway-15m",
+    Leeway15m => "leeway-15m", rows ["A25", "A30", "A54", "A56"],
+        "a 15-minute clock leeway, whatever is configured";
     /// `nbf` is not checked.
-    IgnoreNbf => "ignore-nbf",
+    IgnoreNbf => "ignore-nbf", rows ["A30", "A54", "properties"],
+        "nbf is not checked: not-yet-valid tokens are accepted";
     /// `iss` is not checked.
-    IgnoreIss => "ignore-iss",
+    IgnoreIss => "ignore-iss", rows ["A32"],
+        "iss is not checked: tokens of any issuer are accepted";
     /// `aud` is not checked.
-    IgnoreAud => "ignore-aud",
+    IgnoreAud => "ignore-aud", rows ["A31"],
+        "aud is not checked: tokens for any audience are accepted";
     /// `exp` is checked (→ TOKEN_EXPIRED) before the signature.
-    ExpiredBeforeSignature => "expired-before-signature",
+    ExpiredBeforeSignature => "expired-before-signature", rows ["A26", "A27", "A52"],
+        "exp is checked before the signature, so forged expired tokens get TOKEN_EXPIRED";
     /// The first JWKS key of the alg's family is used, whatever the kid.
-    KidIgnored => "kid-ignored",
+    KidIgnored => "kid-ignored", rows ["A23", "A39", "A40", "A42", "A43", "A44"],
+        "kid is ignored: the first key of the algorithm's family is used";
     /// A `jwk` header member is trusted as the verification key.
-    TrustEmbeddedJwk => "trust-embedded-jwk",
+    TrustEmbeddedJwk => "trust-embedded-jwk", rows ["A14"],
+        "a jwk header member is trusted as the verification key";
     /// A `jku` header URL is fetched (bounded) and its keys trusted.
-    FollowJku => "follow-jku",
+    FollowJku => "follow-jku", rows ["A15", "A16"],
+        "a jku header URL is fetched and its keys trusted";
     /// ES256 signatures with r = s = 0 are accepted (CVE-2022-21449).
-    PsychicEcdsa => "psychic-ecdsa",
+    PsychicEcdsa => "psychic-ecdsa", rows ["A18", "A19"],
+        "ES256 signatures with r = s = 0 are accepted (CVE-2022-21449)";
     /// DER-encoded ES256 signatures are accepted.
-    DerEcdsa => "der-ecdsa",
+    DerEcdsa => "der-ecdsa", rows ["A20", "A21"],
+        "DER-encoded ES256 signatures are accepted";
     /// `crit` is ignored.
-    IgnoreCrit => "ignore-crit",
+    IgnoreCrit => "ignore-crit", rows ["A38"],
+        "the crit header is ignored";
     /// The JWKS is fetched once and never again.
-    JwksFetchOnce => "jwks-fetch-once",
+    JwksFetchOnce => "jwks-fetch-once", rows ["A39", "A40", "A41"],
+        "the JWKS is fetched once and never refreshed";
     /// Every unknown kid refetches the JWKS (no cooldown).
-    JwksNoCooldown => "jwks-no-cooldown",
+    JwksNoCooldown => "jwks-no-cooldown", rows ["A39"],
+        "every unknown kid refetches the JWKS (no cooldown)";
     /// The JWKS is fetched for every asymmetric token.
-    JwksNoCache => "jwks-no-cache",
+    JwksNoCache => "jwks-no-cache", rows ["A39", "A41"],
+        "the JWKS is fetched for every token (no cache)";
     /// A token without `sub`, or whose `sub` is not a non-empty string, is accepted.
-    AcceptMissingSub => "accept-missing-sub",
+    AcceptMissingSub => "accept-missing-sub", rows ["A57"],
+        "a token without sub, or whose sub is not a non-empty string, is accepted";
     /// Legacy HS256 tokens (the shared secret) skip the `iss` check; ES256/RS256 keep it.
-    Hs256SkipsIss => "hs256-skips-iss",
+    Hs256SkipsIss => "hs256-skips-iss", rows ["A11", "A32"],
+        "legacy HS256 tokens skip the iss check (ES256/RS256 keep it)";
     /// The unknown-kid refetch cooldown is tracked per kid, so N distinct unknown kids cause
     /// about N JWKS fetches.
-    JwksCooldownPerKid => "jwks-cooldown-per-kid",
+    JwksCooldownPerKid => "jwks-cooldown-per-kid", rows ["A39"],
+        "the JWKS refetch cooldown is per unknown kid: N distinct unknown kids cause N fetches";
 }
 
 impl fmt::Display for Defect {
@@ -119,6 +155,13 @@ mod tests {
         assert!(Defect::ALL.len() <= 32, "DefectSet is a u32 bit set");
         for d in Defect::ALL {
             assert_eq!(d.to_string().parse::<Defect>(), Ok(*d));
+            assert!(!d.description().is_empty(), "{d}");
+            for row in d.rows() {
+                let catalogue = row.len() == 3
+                    && row.starts_with('A')
+                    && row[1..].bytes().all(|b| b.is_ascii_digit());
+                assert!(catalogue || *row == "properties", "{d}: {row}");
+            }
         }
         assert!("nope".parse::<Defect>().is_err());
     }

@@ -9,7 +9,9 @@ pub mod b64;
 pub mod ecdsa;
 pub mod jws;
 pub mod keys;
+pub mod local;
 pub mod sign;
+pub mod unusable;
 
 /// Why forging failed: always a harness-side problem (bad input to a step), never a verdict.
 #[derive(Debug, thiserror::Error)]

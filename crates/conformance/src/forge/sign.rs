@@ -39,8 +39,7 @@ pub fn hmac(alg: &str, key: &[u8], input: &[u8]) -> Result<Vec<u8>, ForgeError> 
 }
 
 fn attacker_ec() -> &'static p256::ecdsa::SigningKey {
-    static KEY: OnceLock<p256::ecdsa::SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng))
+    crate::forge::local::attacker_es256().key()
 }
 
 /// The attacker's RSA-2048 private key (generated once per process).
@@ -59,10 +58,7 @@ pub fn attacker_sign(alg: &str, input: &[u8]) -> Result<Vec<u8>, ForgeError> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let fail = |e: &dyn std::fmt::Display| ForgeError::Signature(format!("{alg}: {e}"));
     Ok(match alg {
-        "ES256" => {
-            let sig: p256::ecdsa::Signature = attacker_ec().sign(input);
-            sig.to_bytes().to_vec()
-        }
+        "ES256" => crate::forge::local::attacker_es256().sign(input),
         "RS256" => {
             let key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(attacker_rsa().clone());
             let sig: rsa::pkcs1v15::Signature = rsa::signature::Signer::sign(&key, input);
@@ -101,15 +97,9 @@ pub fn attacker_sign(alg: &str, input: &[u8]) -> Result<Vec<u8>, ForgeError> {
 /// The attacker's public JWK for `ES256` (EC P-256) or `RS256`/`PS256` (RSA), with `kid`.
 pub fn attacker_public_jwk(alg: &str, kid: &str) -> Result<Value, ForgeError> {
     match alg {
-        "ES256" => {
-            let text = p256::PublicKey::from(attacker_ec().verifying_key()).to_jwk_string();
-            let mut jwk: Value =
-                serde_json::from_str(&text).map_err(|e| ForgeError::Json(e.to_string()))?;
-            jwk["kid"] = json!(kid);
-            jwk["alg"] = json!("ES256");
-            jwk["use"] = json!("sig");
-            Ok(jwk)
-        }
+        "ES256" => crate::forge::local::attacker_es256()
+            .public_jwk(kid, Some("sig"))
+            .map_err(ForgeError::Json),
         "RS256" | "PS256" => {
             let public = attacker_rsa().to_public_key();
             Ok(json!({

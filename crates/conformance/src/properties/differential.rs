@@ -18,33 +18,23 @@
 //! assert!(claims["exp"].is_i64() && claims["sub"].is_string());
 //! ```
 
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value};
+
+use super::DIFFERENTIAL_NAME;
+use super::harness::{Base, CaseFailure, Expect, Harness, Refusal};
+use crate::net::control::MintRequest;
+use crate::report::ScenarioReport;
 
 /// Seconds between any generated time and the boundary the leeway puts it near.
 pub const MARGIN: i64 = 30;
 
-/// The key family a token is signed with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    /// The issuer's EC P-256 key.
-    Es256,
-    /// The issuer's RSA key.
-    Rs256,
-    /// The legacy HS256 secret.
-    Hs256,
-}
-
-impl Family {
-    /// `ES256`, `RS256` or `HS256`.
-    pub fn alg(self) -> &'static str {
-        match self {
-            Family::Es256 => "ES256",
-            Family::Rs256 => "RS256",
-            Family::Hs256 => "HS256",
-        }
-    }
-}
+/// The key family a token is signed with: the scenarios' typed step parameter.
+pub use crate::scenario::params::Family;
 
 /// Which route is called, with which claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,5 +278,169 @@ impl ClaimCase {
             Route::PermissionLacking => c.extend(lack.clone()),
         }
         (header, c)
+    }
+}
+
+/// The property and its oracle: the target answers what `xauth-verifier` plus the profile's
+/// route policy predicts.
+impl Harness {
+    pub(super) fn differential_property(&self, bases: &[Result<Base, String>]) -> ScenarioReport {
+        let tags = &["properties", "differential"];
+        let result = self.usable(bases).map_err(Refusal::from).and_then(|usable| {
+            let families: Vec<Family> = usable.iter().map(|b| b.family).collect();
+            if families.is_empty() {
+                return Err("suite error: no key family to mint with".into());
+            }
+            let selector = |f: Family| {
+                usable
+                    .iter()
+                    .find(|b| b.family == f)
+                    .map(|b| b.selector.clone())
+                    .unwrap_or_default()
+            };
+            let oracle = self.oracle()?;
+            let issuer_iss = self.ctx.issuer.auth_url().as_str().trim_end_matches('/').to_owned();
+            let leeway = self.ctx.profile.leeway_seconds as i64;
+            let perm = &self.ctx.profile.routes.permission;
+            let (grant, lack) = (perm.grant_claims.clone(), perm.lack_claims.clone());
+            let grant_for_policy = grant.clone();
+            let permission_policy = xauth_verifier::Policy::any().and_claim(
+                "the profile's routes.permission.grant_claims",
+                move |c| {
+                    grant_for_policy
+                        .iter()
+                        .all(|(k, v)| c.raw.get(k) == Some(v))
+                },
+            );
+            let pointer = self.ctx.profile.error_code_pointer.as_str().to_owned();
+            let last: RefCell<Option<CaseFailure>> = RefCell::new(None);
+            let deadline = self.deadline();
+            let timed_out = RefCell::new(false);
+            let mut runner = self.runner("differential");
+            let outcome = runner.run(&claim_case(families), |case| {
+                if Instant::now() >= deadline {
+                    *timed_out.borrow_mut() = true;
+                    return Ok(());
+                }
+                let now = crate::scenario::world::now_unix();
+                let (header, claims) = case.build(now, leeway, &issuer_iss, &grant, &lack);
+                let req = MintRequest {
+                    key: Some(selector(case.family)),
+                    header: Some(header),
+                    claims: Some(claims.clone()),
+                    ..MintRequest::default()
+                };
+                let token = match self.mint(&req) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        *last.borrow_mut() = Some(CaseFailure {
+                            suite_error: true,
+                            input: format!("suite error: the issuer refused to mint {case:?}: {e}"),
+                            recipe: Vec::new(),
+                            expectation: String::new(),
+                            exchange: self.no_exchange(),
+                        });
+                        return Err(TestCaseError::fail("mint failed"));
+                    }
+                };
+                let expect = match self.rt.block_on(oracle.verify(&token)) {
+                    Err(xauth_verifier::Rejection::KeysUnavailable) => {
+                        *last.borrow_mut() = Some(CaseFailure {
+                            suite_error: true,
+                            input: "suite error: the oracle could not fetch the issuer's JWKS".into(),
+                            recipe: Vec::new(),
+                            expectation: String::new(),
+                            exchange: self.no_exchange(),
+                        });
+                        return Err(TestCaseError::fail("oracle"));
+                    }
+                    // Every token here is genuinely signed by the issuer: an expired one is
+                    // authentic, so unless --strict its other faults may be answered
+                    // TOKEN_EXPIRED too (exp checked first, as mainstream libraries do).
+                    Err(rej)
+                        if !self.strict
+                            && matches!(case.exp, Exp::Past(_))
+                            && rej.outcome() == xauth_verifier::Outcome::Unauthenticated =>
+                    {
+                        (
+                            Expect::Refused401,
+                            format!(
+                                "xauth-verifier rejects it ({}); it is also expired, and authentic, so TOKEN_EXPIRED is accepted too without --strict",
+                                rej.reason()
+                            ),
+                        )
+                    }
+                    Err(rej) => (
+                        Expect::Error(401, rej.outcome().code()),
+                        format!("xauth-verifier rejects it ({})", rej.reason()),
+                    ),
+                    Ok(verified) => match case.route {
+                        Route::Protected => (
+                            Expect::Accepted,
+                            "xauth-verifier accepts it; any valid user token may read the protected route".into(),
+                        ),
+                        _ => match permission_policy.check(&verified) {
+                            Ok(()) => (
+                                Expect::Accepted,
+                                "xauth-verifier accepts it and it carries the profile's grant_claims".into(),
+                            ),
+                            Err(_) => (
+                                Expect::Error(403, "FORBIDDEN"),
+                                "xauth-verifier accepts it but it lacks the profile's grant_claims".into(),
+                            ),
+                        },
+                    },
+                };
+                let path = match case.route {
+                    Route::Protected => self.ctx.profile.routes.protected.as_str(),
+                    _ => perm.path.as_str(),
+                };
+                let ex = self.send(path, &token);
+                if self.meets(&ex, &expect.0) {
+                    return Ok(());
+                }
+                *last.borrow_mut() = Some(CaseFailure {
+                    suite_error: false,
+                    input: format!("{case:?}"),
+                    recipe: vec![format!(
+                        "minted by the issuer ({}) with header members {} and claims {}",
+                        case.family.alg(),
+                        Value::Object(req.header.clone().unwrap_or_default()),
+                        Value::Object(claims)
+                    )],
+                    expectation: format!("{} ({})", expect.0.describe(&pointer), expect.1),
+                    exchange: ex,
+                });
+                Err(TestCaseError::fail("wrong verdict"))
+            });
+            self.conclude(outcome, &last, &timed_out)
+        });
+        self.scenario(DIFFERENTIAL_NAME, 2, tags, result)
+    }
+
+    /// The reference verifier configured like the profile, pointed at the issuer's JWKS.
+    pub(super) fn oracle(&self) -> Result<xauth_verifier::Verifier, String> {
+        let base = self
+            .ctx
+            .issuer
+            .base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned();
+        let mut config = xauth_verifier::VerifierConfig::supabase(&base)
+            .map_err(|e| format!("suite error: oracle configuration: {e}"))?
+            .leeway(Duration::from_secs(self.ctx.profile.leeway_seconds));
+        if self.families.contains(&Family::Hs256)
+            && let Some(secret) = &self.ctx.issuer.jwt_secret
+        {
+            config = config.legacy_secret(secret.as_bytes().to_vec());
+        }
+        let _guard = self.rt.enter();
+        let verifier = xauth_verifier::Verifier::new(config)
+            .map_err(|e| format!("suite error: oracle: {e}"))?;
+        self.rt
+            .block_on(verifier.refresh_jwks())
+            .map_err(|e| format!("suite error: the oracle cannot fetch the issuer's JWKS: {e}"))?;
+        Ok(verifier)
     }
 }

@@ -7,6 +7,9 @@
 //! observed answer as data, verdict or suite error); a text payload (a plain panic, an
 //! assertion) is reported by its text, and counts as a suite error when it starts with
 //! [`super::SUITE_ERROR_PREFIX`] or is cucumber's "failed to initialize `World`".
+//!
+//! Slightly over 500 lines: the writer, the watchdog and the final assembly share the one
+//! `Live` table of running and finished scenarios, which stays private to this file.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

@@ -32,8 +32,6 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
-
 use super::{Failure, FeatureReport, RunReport, ScenarioReport, Status};
 use crate::failure::{Observed, shape};
 use crate::severity::Severity;
@@ -122,29 +120,6 @@ impl<'a> Group<'a> {
             (None, Some(o)) => format!("got {}", o.describe()),
             (None, None) => first_line(),
         }
-    }
-
-    /// The group as JSON (the `groups` array of the JSON report).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "status": self.status.as_str(),
-            "severity": self.severity,
-            "fails_run": self.fails_run,
-            "accepted": self.accepted(),
-            "expectation": self.failure().and_then(|f| f.expectation.clone()),
-            "key": self.claim,
-            "observed": self.observed,
-            "summary": self.summary(),
-            "count": self.members.len(),
-            "scenarios": self.members.iter().map(|m| json!({
-                "feature": m.feature.name,
-                "file": m.feature.file,
-                "line": m.scenario.line,
-                "name": m.scenario.name,
-            })).collect::<Vec<_>>(),
-            "step": self.failure().map(|f| f.step.clone()),
-            "evidence": self.failure().map(|f| f.message.clone()),
-        })
     }
 }
 

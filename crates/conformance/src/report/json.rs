@@ -35,77 +35,22 @@
 //! `--strict-expect-fail`). `failed_by_severity` counts every scenario with status `failed`.
 //! `groups` folds failures with one root cause (`report::group`: same status, severity,
 //! expectation and observed answer), critical first; `evidence` is the first member's full
-//! message. The mutation gate reads this file: a defect is caught by the scenarios whose
-//! `status` is `failed` (never `error`), whatever their severity.
+//! message. The one type behind this shape is [`JsonReport`] (`report::schema`); the mutation
+//! gate reads the file back into it: a defect is caught by the scenarios whose `status` is
+//! `failed` (never `error`), whatever their severity, tagged with a catalogue row the defect
+//! declares.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::RunReport;
-
-/// The schema identifier.
-pub const SCHEMA: &str = "xauth-conformance/report/v1";
+pub use super::schema::{JsonReport, SCHEMA};
 
 /// Renders the report as a JSON value.
 pub fn to_value(report: &RunReport) -> Value {
-    let c = report.counts();
-    let mut run = serde_json::to_value(&report.meta).unwrap_or(Value::Null);
-    if let Some(o) = run.as_object_mut() {
-        o.insert(
-            "duration_ms".to_owned(),
-            json!(report.meta.duration.as_millis() as u64),
-        );
-    }
-    let features: Vec<Value> = report
-        .features
-        .iter()
-        .map(|f| {
-            let fc = report.feature_counts(f);
-            json!({
-                "name": f.name,
-                "file": f.file,
-                "passed": fc.passed,
-                "failed": fc.failed,
-                "skipped": fc.skipped,
-                "scenarios": f.scenarios.iter().map(|s| json!({
-                    "name": s.name,
-                    "line": s.line,
-                    "tags": s.tags,
-                    "severity": s.severity(),
-                    "status": s.status.as_str(),
-                    "fails_run": report.fails_run(s),
-                    "duration_ms": s.duration.as_millis() as u64,
-                    "failure": s.failure,
-                    "skip_reason": s.skip_reason,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    json!({
-        "schema": SCHEMA,
-        "run": run,
-        "summary": {
-            "passed": c.passed,
-            "failed": c.failed,
-            "skipped": c.skipped,
-            "errors": c.errors,
-            "expected_failures": c.expected_failures,
-            "unexpected_passes": c.unexpected_passes,
-            "below_fail_on": c.below_fail_on,
-            "failed_by_severity": c.failed_by_severity,
-            "total": report.features.iter().map(|f| f.scenarios.len()).sum::<usize>(),
-            "exit_code": report.exit_code(),
-        },
-        "aborted": report.aborted,
-        "unused_expect_fail": report.unused_expect_fail,
-        "groups": super::group::groups(report)
-            .iter()
-            .map(super::group::Group::to_json)
-            .collect::<Vec<_>>(),
-        "features": features,
-    })
+    serde_json::to_value(JsonReport::of(report)).unwrap_or(Value::Null)
 }
 
-/// Renders the report as pretty JSON text.
+/// Renders the report as pretty JSON text (through [`Value`], so members are sorted by name).
 pub fn render(report: &RunReport) -> String {
     let mut s = serde_json::to_string_pretty(&to_value(report)).unwrap_or_default();
     s.push('\n');

@@ -15,17 +15,18 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod schema;
 pub mod terminal;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::failure::Observed;
 use crate::severity::Severity;
 
 /// The verdict on one scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every step passed.
@@ -108,9 +109,10 @@ impl ScenarioReport {
 
     /// Its attack-catalogue rows (`A01` … tags).
     pub fn catalogue_rows(&self) -> impl Iterator<Item = &str> {
-        self.tags.iter().map(String::as_str).filter(|t| {
-            t.len() == 3 && t.starts_with('A') && t[1..].bytes().all(|b| b.is_ascii_digit())
-        })
+        self.tags
+            .iter()
+            .map(String::as_str)
+            .filter(|t| is_catalogue_row(t))
     }
 
     /// Whether its outcome fails the run under `--fail-on fail_on`
@@ -142,6 +144,11 @@ impl ScenarioReport {
     }
 }
 
+/// Whether a tag (without `@`) names an attack-catalogue row: `A` and two digits.
+pub fn is_catalogue_row(tag: &str) -> bool {
+    tag.len() == 3 && tag.starts_with('A') && tag[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
 /// One feature file.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeatureReport {
@@ -154,7 +161,7 @@ pub struct FeatureReport {
 }
 
 /// Verdict failures per severity (below `--fail-on` included).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BySeverity {
     /// `@critical` scenarios.
     pub critical: usize,

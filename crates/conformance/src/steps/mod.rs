@@ -7,7 +7,11 @@
 //! * `values`: the small expression language for claim and header values
 //!   (`now minus the leeway minus 5 seconds`, `the issuer with a trailing slash`, JSON text, …).
 
+#[cfg(test)]
+mod catalogue;
 pub mod outcomes;
+#[cfg(test)]
+mod prose;
 pub mod requests;
 pub mod stateful;
 pub mod tamper;
@@ -22,7 +26,7 @@ mod e2e {
     use clap::Parser as _;
 
     use crate::cli::{Cli, Command};
-    use crate::world::XauthWorld;
+    use crate::scenario::world::XauthWorld;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "spawns xauth-reference (XAUTH_REFERENCE_BIN)"]
@@ -50,7 +54,7 @@ mod e2e {
         let Command::Run(args) = Cli::parse_from(argv).command else {
             panic!("not a run command")
         };
-        let code = crate::runner::run::<XauthWorld>(&args, &[]).await;
+        let code = crate::run::run::<XauthWorld>(&args, &[]).await;
         // XAUTH_EXPECT_EXIT=1 when the spawned reference carries a seeded defect
         let expected: i32 = std::env::var("XAUTH_EXPECT_EXIT")
             .ok()
@@ -68,7 +72,7 @@ mod tests {
     use cucumber::feature::Ext as _;
     use cucumber::gherkin::{Feature, GherkinEnv};
 
-    use crate::world::XauthWorld;
+    use crate::scenario::world::XauthWorld;
 
     fn features() -> Vec<Feature> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../features");

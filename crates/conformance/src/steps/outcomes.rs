@@ -6,8 +6,9 @@ use std::time::Duration;
 use cucumber::then;
 use serde_json::Value;
 
-use crate::evidence::{Exchange, Response};
-use crate::world::XauthWorld;
+use crate::net::evidence::{Exchange, Response};
+use crate::net::target::TransportError;
+use crate::scenario::world::XauthWorld;
 
 /// The error code at the profile's JSON pointer, if the body is JSON and has one.
 pub fn error_code(w: &XauthWorld, r: &Response) -> Option<String> {
@@ -122,7 +123,10 @@ async fn unauth_or_431(w: &mut XauthWorld) {
 }
 
 fn closed_by_server(ex: &Exchange) -> bool {
-    matches!(&ex.outcome, Err(e) if !e.starts_with("timeout") && !e.starts_with("connect"))
+    matches!(
+        &ex.outcome,
+        Err(e) if !matches!(e, TransportError::Timeout(_) | TransportError::Connect(_))
+    )
 }
 
 #[then(regex = r"^the request is refused as unauthenticated or too large$")]

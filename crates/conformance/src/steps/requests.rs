@@ -2,7 +2,7 @@
 
 use cucumber::when;
 
-use crate::world::XauthWorld;
+use crate::scenario::world::XauthWorld;
 
 fn route_url(w: &XauthWorld, route: &str) -> url::Url {
     let path = match route {

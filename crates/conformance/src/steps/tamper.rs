@@ -1,5 +1,8 @@
 //! `Given that token …` steps: change the current token byte by byte (signature kept unless
 //! said otherwise), or re-sign it with keys the target must not trust.
+//!
+//! (Over 500 lines: one step per tampering the features name, each a few lines; splitting them
+//! would scatter one vocabulary.)
 
 use cucumber::given;
 use serde_json::{Map, Value};
@@ -7,7 +10,7 @@ use serde_json::{Map, Value};
 use super::values::eval;
 use crate::forge::keys::{KeyEncoding, PublicKey};
 use crate::forge::{b64, ecdsa, jws::Jws, sign};
-use crate::world::{XauthWorld, object_text};
+use crate::scenario::world::{XauthWorld, object_text};
 
 fn parsed(w: &XauthWorld) -> Jws {
     Jws::parse(&w.current().compact).unwrap_or_else(|e| w.harness_error(e))

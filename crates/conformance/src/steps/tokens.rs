@@ -7,13 +7,14 @@ use serde_json::{Map, Value};
 
 use super::values::eval;
 use crate::forge::{b64, jws::Jws, sign};
-use crate::world::{XauthWorld, object_text};
+use crate::scenario::params::Family;
+use crate::scenario::world::{XauthWorld, object_text};
 
 /// Exp of "an expired token": ten minutes beyond the declared leeway, so it is expired for any
 /// implementation whose real leeway is within the 300 s cap, declared or not. The boundary
 /// scenarios place times at the declared leeway explicitly.
 fn expired_exp(w: &XauthWorld) -> i64 {
-    crate::world::now_unix() - w.ctx.profile.leeway_seconds as i64 - 600
+    crate::scenario::world::now_unix() - w.ctx.profile.leeway_seconds as i64 - 600
 }
 
 fn permission_claims(w: &XauthWorld, which: &str) -> Map<String, Value> {
@@ -25,10 +26,10 @@ fn permission_claims(w: &XauthWorld, which: &str) -> Map<String, Value> {
     }
 }
 
-#[given(regex = r"^a valid (ES256|RS256|HS256) access token for a fresh user$")]
-async fn valid_token(w: &mut XauthWorld, family: String) {
+#[given(expr = "a valid {family} access token for a fresh user")]
+async fn valid_token(w: &mut XauthWorld, family: Family) {
     w.mint_user_token(
-        &family,
+        family,
         None,
         Map::new(),
         format!("valid {family} token minted by the issuer"),
@@ -39,21 +40,21 @@ async fn valid_token(w: &mut XauthWorld, family: String) {
 #[given(
     regex = r"^a valid (ES256|RS256|HS256) access token for a fresh user with the claims that (grant|lack) permission$"
 )]
-async fn valid_token_permission(w: &mut XauthWorld, family: String, which: String) {
+async fn valid_token_permission(w: &mut XauthWorld, family: Family, which: String) {
     let claims = permission_claims(w, &which);
     let how = format!(
         "valid {family} token minted with the claims that {which} permission {}",
         Value::Object(claims.clone())
     );
-    w.mint_user_token(&family, None, claims, how).await;
+    w.mint_user_token(family, None, claims, how).await;
 }
 
-#[given(regex = r"^an expired (ES256|RS256|HS256) access token for a fresh user$")]
-async fn expired_token(w: &mut XauthWorld, family: String) {
+#[given(expr = "an expired {family} access token for a fresh user")]
+async fn expired_token(w: &mut XauthWorld, family: Family) {
     let mut claims = Map::new();
     claims.insert("exp".into(), Value::from(expired_exp(w)));
     w.mint_user_token(
-        &family,
+        family,
         None,
         claims,
         format!("{family} token minted with exp = now - leeway - 600 s"),
@@ -64,29 +65,29 @@ async fn expired_token(w: &mut XauthWorld, family: String) {
 #[given(
     regex = r"^an expired (ES256|RS256|HS256) access token for a fresh user with the claims that (grant|lack) permission$"
 )]
-async fn expired_token_permission(w: &mut XauthWorld, family: String, which: String) {
+async fn expired_token_permission(w: &mut XauthWorld, family: Family, which: String) {
     let mut claims = permission_claims(w, &which);
     claims.insert("exp".into(), Value::from(expired_exp(w)));
     let how = format!(
         "{family} token minted with exp = now - leeway - 600 s and the claims that {which} permission"
     );
-    w.mint_user_token(&family, None, claims, how).await;
+    w.mint_user_token(family, None, claims, how).await;
 }
 
 #[given(
     regex = r"^an? (ES256|RS256|HS256) access token for a fresh user signed as (\w+) by the issuer(, expired)?$"
 )]
-async fn token_signed_as(w: &mut XauthWorld, family: String, alg: String, expired: String) {
+async fn token_signed_as(w: &mut XauthWorld, family: Family, alg: String, expired: String) {
     let mut claims = Map::new();
     if !expired.is_empty() {
         claims.insert("exp".into(), Value::from(expired_exp(w)));
     }
     let how = format!("token minted by the issuer with its {family} key, signed as {alg}{expired}");
-    w.mint_user_token(&family, Some(&alg), claims, how).await;
+    w.mint_user_token(family, Some(&alg), claims, how).await;
 }
 
 /// Mints a valid token, then re-mints it with `overrides` applied to the claims text.
-async fn with_claim_overrides(w: &mut XauthWorld, family: &str, rows: &[(String, String)]) {
+async fn with_claim_overrides(w: &mut XauthWorld, family: Family, rows: &[(String, String)]) {
     w.mint_user_token(
         family,
         None,
@@ -112,7 +113,7 @@ async fn with_claim_overrides(w: &mut XauthWorld, family: &str, rows: &[(String,
     w.remint_raw(header, claims, how).await;
 }
 
-async fn with_header_overrides(w: &mut XauthWorld, family: &str, rows: &[(String, String)]) {
+async fn with_header_overrides(w: &mut XauthWorld, family: Family, rows: &[(String, String)]) {
     w.mint_user_token(
         family,
         None,
@@ -155,27 +156,27 @@ fn table_rows(w: &XauthWorld, step: &Step) -> Vec<(String, String)> {
 #[given(
     regex = r#"^an? (ES256|RS256|HS256) access token for a fresh user with "([^"]+)" set to (.+)$"#
 )]
-async fn token_with_claim(w: &mut XauthWorld, family: String, name: String, expr: String) {
-    with_claim_overrides(w, &family, &[(name, expr)]).await;
+async fn token_with_claim(w: &mut XauthWorld, family: Family, name: String, expr: String) {
+    with_claim_overrides(w, family, &[(name, expr)]).await;
 }
 
 #[given(regex = r"^an? (ES256|RS256|HS256) access token for a fresh user with claims:$")]
-async fn token_with_claims(w: &mut XauthWorld, family: String, step: &Step) {
+async fn token_with_claims(w: &mut XauthWorld, family: Family, step: &Step) {
     let rows = table_rows(w, step);
-    with_claim_overrides(w, &family, &rows).await;
+    with_claim_overrides(w, family, &rows).await;
 }
 
 #[given(
     regex = r#"^an? (ES256|RS256|HS256) access token for a fresh user with header member "([^"]+)" set to (.+)$"#
 )]
-async fn token_with_header_member(w: &mut XauthWorld, family: String, name: String, expr: String) {
-    with_header_overrides(w, &family, &[(name, expr)]).await;
+async fn token_with_header_member(w: &mut XauthWorld, family: Family, name: String, expr: String) {
+    with_header_overrides(w, family, &[(name, expr)]).await;
 }
 
 #[given(regex = r"^an? (ES256|RS256|HS256) access token for a fresh user with header members:$")]
-async fn token_with_header_members(w: &mut XauthWorld, family: String, step: &Step) {
+async fn token_with_header_members(w: &mut XauthWorld, family: Family, step: &Step) {
     let rows = table_rows(w, step);
-    with_header_overrides(w, &family, &rows).await;
+    with_header_overrides(w, family, &rows).await;
 }
 
 /// Parses a JSON string literal written in a feature file.
@@ -187,10 +188,10 @@ fn json_string(w: &XauthWorld, literal: &str) -> String {
 #[given(
     regex = r#"^an? (ES256|RS256|HS256) access token for a fresh user with the raw (header|payload) (".*")$"#
 )]
-async fn token_with_raw(w: &mut XauthWorld, family: String, part: String, literal: String) {
+async fn token_with_raw(w: &mut XauthWorld, family: Family, part: String, literal: String) {
     let text = json_string(w, &literal);
     w.mint_user_token(
-        &family,
+        family,
         None,
         Map::new(),
         format!("valid {family} token minted by the issuer"),
@@ -220,9 +221,9 @@ fn utf16le(text: &str) -> String {
 #[given(
     regex = r#"^an? (ES256|RS256|HS256) access token for a fresh user whose (header|payload) JSON is (followed by ".*"|preceded by a byte order mark|encoded as UTF-16)$"#
 )]
-async fn token_with_wrapped_json(w: &mut XauthWorld, family: String, part: String, change: String) {
+async fn token_with_wrapped_json(w: &mut XauthWorld, family: Family, part: String, change: String) {
     w.mint_user_token(
-        &family,
+        family,
         None,
         Map::new(),
         format!("valid {family} token minted by the issuer"),
@@ -262,7 +263,7 @@ async fn attacker_token(
     how: String,
 ) {
     w.mint_user_token(
-        "ES256",
+        Family::Es256,
         None,
         Map::new(),
         "valid ES256 token minted by the issuer (for its payload)".into(),
@@ -379,13 +380,13 @@ async fn token_of_chars(w: &mut XauthWorld, count: usize, c: String) {
 
 /// Used by the `Then a valid … token is still accepted` liveness check.
 pub async fn fresh_valid_token(w: &mut XauthWorld) -> String {
-    let key = w.key_selector("ES256").await;
+    let key = w.key_selector(Family::Es256).await;
     let mut claims = Map::new();
     claims.insert(
         "sub".into(),
         Value::String(uuid::Uuid::new_v4().to_string()),
     );
-    let req = crate::issuer_client::MintRequest {
+    let req = crate::net::control::MintRequest {
         key: Some(key),
         claims: Some(claims),
         ..Default::default()

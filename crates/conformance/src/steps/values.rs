@@ -15,7 +15,7 @@
 
 use serde_json::Value;
 
-use crate::world::{XauthWorld, now_unix};
+use crate::scenario::world::{XauthWorld, now_unix};
 
 /// Evaluates `expr` to raw JSON text (`None`: absent). `current` is the member's current value.
 pub async fn eval(w: &mut XauthWorld, expr: &str, current: Option<&Value>) -> Option<String> {

@@ -6,8 +6,11 @@ use std::time::Duration;
 use cucumber::{given, then, when};
 use serde_json::{Map, Value};
 
-use super::{MARGIN, derived_wait, fail, is_accepted, is_error, protected_url, scratch, update};
-use crate::world::XauthWorld;
+use super::{MARGIN, derived_wait, is_accepted, is_error, protected_url, send_bearer};
+use crate::scenario::params::Family;
+use crate::scenario::poll::{self, Attempt};
+use crate::scenario::state::PollResult;
+use crate::scenario::world::XauthWorld;
 
 /// Unix time now, in (fractional) seconds, from the suite's clock.
 fn now_f64() -> f64 {
@@ -37,7 +40,7 @@ async fn expiring_token(w: &mut XauthWorld, secs: i64) {
     let mut claims = Map::new();
     claims.insert("exp".into(), Value::from(exp));
     w.mint_user_token(
-        "ES256",
+        Family::Es256,
         None,
         claims,
         format!("valid ES256 token minted by the issuer with exp = now + {secs} s ({exp})"),
@@ -54,40 +57,28 @@ async fn poll_until_expired(w: &mut XauthWorld) {
     let interval = (bound / 40).max(Duration::from_millis(200));
     let token = w.current().compact.clone();
     let url = protected_url(w);
-    let start = std::time::Instant::now();
     let mut series = Vec::new();
-    loop {
+    // `until` stops before an attempt would start after its bound; this poll may try once more
+    // at the bound itself, hence one interval more
+    let polled = poll::until(bound + interval, interval, async || {
         let sent_at = now_f64();
-        let ex = w
-            .http
-            .send(
-                reqwest::Method::GET,
-                url.clone(),
-                vec![(
-                    "authorization".into(),
-                    format!("Bearer {token}").into_bytes(),
-                )],
-                Some(token.clone()),
-            )
-            .await;
+        let ex = send_bearer(&w.http, url.clone(), &token).await;
         let expired = is_error(w, &ex, 401, "TOKEN_EXPIRED");
         series.push((sent_at, ex));
-        if expired || start.elapsed() >= bound {
-            break;
+        if expired {
+            Attempt::Reached
+        } else {
+            Attempt::NotYet
         }
-        tokio::time::sleep(interval).await;
-    }
-    update(w, |s| {
-        s.series = series.iter().map(|(_, e)| e.clone()).collect();
-        s.poll = Some(super::PollResult {
-            reached: series
-                .last()
-                .is_some_and(|(_, e)| is_error(w, e, 401, "TOKEN_EXPIRED")),
-            elapsed: start.elapsed(),
-            bound,
-            fetches: 0,
-            requests: series.len(),
-        });
+    })
+    .await;
+    w.state.series = series.iter().map(|(_, e)| e.clone()).collect();
+    w.state.poll = Some(PollResult {
+        reached: polled.reached,
+        elapsed: polled.elapsed,
+        bound,
+        fetches: 0,
+        requests: polled.attempts,
     });
     // the first request must have gone out while the token was certainly valid
     if let Some((first_at, _)) = series.first()
@@ -107,37 +98,32 @@ async fn poll_until_expired(w: &mut XauthWorld) {
     regex = r"^it was accepted at first, and answered 401 TOKEN_EXPIRED within the expiry plus the declared leeway plus the margin$"
 )]
 async fn accepted_then_expired(w: &mut XauthWorld) {
-    let s = scratch(w);
+    let s = &w.state;
     let Some(first) = s.series.first() else {
         w.harness_error("no request was sent")
     };
     if !is_accepted(first) {
         let first = first.clone();
-        fail(
-            w,
+        w.fail(
             "2xx for a valid token that expires in two seconds, sent right after minting",
             &[&first],
-        )
-        .await;
+        );
     }
     let reached = s.poll.as_ref().is_some_and(|p| p.reached);
     if !reached {
-        fail(
-            w,
-            &format!(
+        w.fail(&format!(
                 "401 TOKEN_EXPIRED once now >= exp + the declared leeway ({} s), within a margin of {} s",
                 w.ctx.profile.leeway_seconds,
                 MARGIN.as_secs()
             ),
             &[],
-        )
-        .await;
+        );
     }
 }
 
 #[then(regex = r"^once expired it was never accepted again$")]
 async fn never_back(w: &mut XauthWorld) {
-    let s = scratch(w);
+    let s = &w.state;
     let first_expired = s
         .series
         .iter()
@@ -148,12 +134,10 @@ async fn never_back(w: &mut XauthWorld) {
             .find(|e| !is_error(w, e, 401, "TOKEN_EXPIRED"))
     {
         let bad = bad.clone();
-        fail(
-            w,
+        w.fail(
             "401 TOKEN_EXPIRED for every request after the first TOKEN_EXPIRED (expiry is final)",
             &[&bad],
-        )
-        .await;
+        );
     }
     // between acceptance and expiry, only 2xx or TOKEN_EXPIRED (never another rejection)
     if let Some(bad) = s
@@ -162,11 +146,9 @@ async fn never_back(w: &mut XauthWorld) {
         .find(|e| !(is_accepted(e) || is_error(w, e, 401, "TOKEN_EXPIRED")))
     {
         let bad = bad.clone();
-        fail(
-            w,
+        w.fail(
             "2xx before expiry and 401 TOKEN_EXPIRED after it, never another answer",
             &[&bad],
-        )
-        .await;
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Steps of the stateful families: key rotation, JWKS resilience, refresh through the auth
 //! proxy, rate limiting and expiry over time (`features/key_rotation.feature`, …).
 //!
-//! * `jwks`: key rotation and JWKS faults (issuer keys, fault injection, fetch counters);
+//! * `issuer_state`: the shared Background steps (issuer state put back, current key accepted,
+//!   the clock) and the bounded poll on an issuer key;
+//! * `key_rotation`, `flood`, `jwks_faults`: key rotation, the unknown-kid flood, JWKS faults;
 //! * `jwks_entries`: unusable JWKS entries and two keys under one kid (extra JWKS entries);
 //! * `refresh`: the password and refresh grants through the implementation's auth proxy;
 //! * `outage`: the auth proxy while the issuer's token endpoint is down or hangs;
@@ -11,30 +13,31 @@
 //! Every wait is derived from the profile's declared values (leeway, JWKS cache TTL and
 //! cooldown, rate-limit window) plus [`MARGIN`], and every wait is a bounded poll that stops as
 //! soon as the expected answer arrives. Scenarios that change shared issuer state (keys, JWKS
-//! faults, the clock) are `@serial`; they restore that state first (a Background step) and
-//! whenever one of these steps fails ([`fail`]), so a failed scenario never leaves a fault or a
-//! clock offset behind for the scenarios that follow.
+//! faults, the clock) are `@serial`; they restore that state first (a Background step), and the
+//! runner's after-hook restores it after each of them ([`crate::hooks::SharedState`]), so a
+//! failed scenario never leaves a fault or a clock offset behind for the scenarios that follow.
+//! What a scenario remembers between its steps is [`crate::scenario::state::ScenarioState`],
+//! owned by the World.
 
 pub mod expiry;
-pub mod jwks;
+pub mod flood;
+pub mod issuer_state;
 pub mod jwks_entries;
+pub mod jwks_faults;
+pub mod key_rotation;
 pub mod outage;
 pub mod rate_limit;
 pub mod refresh;
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
-use crate::evidence::{Exchange, Response};
-use crate::http::TargetClient;
-use crate::issuer_client::MintRequest;
-use crate::world::XauthWorld;
+use crate::net::control::MintRequest;
+use crate::net::evidence::{Exchange, Response};
+use crate::net::sources::{SourceBlock, next_source};
+use crate::net::target::TargetClient;
+use crate::scenario::world::XauthWorld;
 
 /// Slack added to every declared duration before a poll gives up (scheduling on a loaded CI
 /// machine, whole-second clocks).
@@ -52,131 +55,6 @@ pub const LONG_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// values are too large for the scenario's `@timeout`: a harness error says so).
 pub const MAX_DERIVED_WAIT: Duration = Duration::from_secs(12 * 60);
 
-/// Per-scenario state of these steps, keyed by the scenario's fresh subject (the World has no
-/// room for it, and the subject is unique per scenario).
-#[derive(Debug, Clone, Default)]
-pub struct Scratch {
-    /// Issuer kids by role (`new`, `previous`, …).
-    pub kids: HashMap<String, String>,
-    /// Result of the last "until accepted/rejected" poll.
-    pub poll: Option<PollResult>,
-    /// The flood (unknown kids) and what it observed.
-    pub flood: Option<Flood>,
-    /// The refresh family's user and session.
-    pub auth: refresh::AuthState,
-    /// The last burst.
-    pub burst: Option<rate_limit::Burst>,
-    /// Requests of the last "N times" step.
-    pub series: Vec<Exchange>,
-}
-
-/// What a bounded poll observed.
-#[derive(Debug, Clone)]
-pub struct PollResult {
-    /// Whether the expected answer arrived before the deadline.
-    pub reached: bool,
-    /// Time from the first request to the expected answer (or to the deadline).
-    pub elapsed: Duration,
-    /// The deadline used.
-    pub bound: Duration,
-    /// JWKS fetches the issuer served meanwhile.
-    pub fetches: u64,
-    /// Requests sent.
-    pub requests: usize,
-}
-
-/// Tokens of the flood and what the flood observed.
-#[derive(Debug, Clone, Default)]
-pub struct Flood {
-    /// Tokens with unknown kids.
-    pub tokens: Vec<String>,
-    /// Median latency of valid tokens before the flood.
-    pub baseline: Option<Duration>,
-    /// Answers to the flood tokens.
-    pub flood: Vec<Exchange>,
-    /// Answers to the valid tokens sent during the flood.
-    pub valid: Vec<Exchange>,
-    /// JWKS fetches during the flood.
-    pub fetches: u64,
-    /// Duration of the flood.
-    pub elapsed: Duration,
-}
-
-fn scratch_table() -> &'static Mutex<HashMap<String, Scratch>> {
-    static TABLE: OnceLock<Mutex<HashMap<String, Scratch>>> = OnceLock::new();
-    TABLE.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-/// A copy of this scenario's scratch state.
-pub fn scratch(w: &XauthWorld) -> Scratch {
-    scratch_table()
-        .lock()
-        .get(&w.subject)
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Changes this scenario's scratch state.
-pub fn update<R>(w: &XauthWorld, f: impl FnOnce(&mut Scratch) -> R) -> R {
-    let mut table = scratch_table().lock();
-    f(table.entry(w.subject.clone()).or_default())
-}
-
-/// Clears the issuer's faults (JWKS and token endpoint), its clock offset and any extra JWKS
-/// entries.
-pub async fn restore_shared_state(w: &XauthWorld) -> Result<(), String> {
-    w.issuer.clear_faults().await.map_err(|e| e.to_string())?;
-    w.issuer
-        .set_clock_offset(0)
-        .await
-        .map_err(|e| e.to_string())?;
-    w.issuer
-        .clear_extra_jwks()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-/// Undoes a rotation this scenario made (the key that was current before becomes current
-/// again), so that an implementation that cannot pick up a new key fails this scenario only,
-/// not every later scenario that mints with the current key.
-async fn roll_back_rotation(w: &XauthWorld) -> Result<(), String> {
-    let Some(previous) = update(w, |s| s.kids.remove(ROLLBACK)) else {
-        return Ok(());
-    };
-    w.issuer
-        .standby(&previous)
-        .await
-        .map_err(|e| e.to_string())?;
-    w.issuer
-        .rotate(Some(&previous))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-/// The scratch role of the key to rotate back to when a rotation scenario fails.
-pub const ROLLBACK: &str = "rollback";
-
-/// Restores the issuer's shared state (faults, clock, a rotation of this scenario), then fails
-/// the step with the evidence (as [`XauthWorld::fail`]).
-pub async fn fail(w: &XauthWorld, expectation: &str, exchanges: &[&Exchange]) -> ! {
-    if let Err(e) = restore_shared_state(w).await {
-        tracing::warn!("could not restore the issuer's state after a failure: {e}");
-    }
-    if let Err(e) = roll_back_rotation(w).await {
-        tracing::warn!("could not roll the issuer's key rotation back after a failure: {e}");
-    }
-    w.fail(expectation, exchanges)
-}
-
-/// Restores the issuer's shared state, then fails as a harness error.
-pub async fn harness(w: &XauthWorld, what: impl std::fmt::Display) -> ! {
-    let _ = restore_shared_state(w).await;
-    let _ = roll_back_rotation(w).await;
-    w.harness_error(what)
-}
-
 /// A declared duration plus the margin, or a harness error when it exceeds
 /// [`MAX_DERIVED_WAIT`]. The scenario's deadline grows by the wait, so a profile with long
 /// declared values is judged by verdicts, not cut off by the scenario timeout.
@@ -184,15 +62,11 @@ pub async fn derived_wait(w: &XauthWorld, what: &str, declared: Duration) -> Dur
     let wait = declared + MARGIN;
     w.extend_deadline(wait);
     if wait > MAX_DERIVED_WAIT {
-        harness(
-            w,
-            format!(
-                "the profile's {what} ({} s) needs a wait beyond this suite's bound of {} s",
-                declared.as_secs(),
-                MAX_DERIVED_WAIT.as_secs()
-            ),
-        )
-        .await;
+        w.harness_error(format!(
+            "the profile's {what} ({} s) needs a wait beyond this suite's bound of {} s",
+            declared.as_secs(),
+            MAX_DERIVED_WAIT.as_secs()
+        ));
     }
     wait
 }
@@ -233,31 +107,24 @@ pub fn fetch_bound_words(w: &XauthWorld) -> String {
     )
 }
 
-/// Distinct loopback source addresses 127.200.x.y for the extra clients of these steps (the
-/// World's own clients use 127.0.x.y).
-fn next_extra_source() -> IpAddr {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let i = NEXT.fetch_add(1, Ordering::Relaxed);
-    let x = (i / 254) % 254;
-    let y = 1 + i % 254;
-    IpAddr::V4(Ipv4Addr::new(127, 200, x as u8, y as u8))
-}
-
 /// A client with the scenario's own source address and `timeout`.
 pub async fn same_source_client(w: &XauthWorld, timeout: Duration) -> TargetClient {
     match TargetClient::new(&w.ctx.target, timeout, w.http.source()) {
         Ok(c) => c,
-        Err(e) => harness(w, e).await,
+        Err(e) => w.harness_error(e),
     }
 }
 
 /// A client with another loopback source address (when the target is on loopback) and
 /// `timeout`: another client as far as per-IP limits go.
 pub async fn other_source_client(w: &XauthWorld, timeout: Duration) -> TargetClient {
-    let source = w.ctx.loopback_sources.then(next_extra_source);
+    let source = w
+        .ctx
+        .loopback_sources
+        .then(|| next_source(SourceBlock::ExtraClient));
     match TargetClient::new(&w.ctx.target, timeout, source) {
         Ok(c) => c,
-        Err(e) => harness(w, e).await,
+        Err(e) => w.harness_error(e),
     }
 }
 
@@ -302,7 +169,7 @@ pub fn is_error(w: &XauthWorld, ex: &Exchange, status: u16, code: &str) -> bool 
 pub async fn jwks_fetches(w: &XauthWorld) -> u64 {
     match w.issuer.jwks_fetches().await {
         Ok(n) => n,
-        Err(e) => harness(w, e).await,
+        Err(e) => w.harness_error(e),
     }
 }
 
@@ -310,21 +177,15 @@ pub async fn jwks_fetches(w: &XauthWorld) -> u64 {
 pub async fn current_kid(w: &XauthWorld, alg: &str) -> String {
     let keys = match w.issuer.keys().await {
         Ok(k) => k,
-        Err(e) => harness(w, e).await,
+        Err(e) => w.harness_error(e),
     };
-    match keys.iter().find(|k| k.alg == alg && k.state == "current") {
-        Some(k) => k.kid.clone(),
-        None => {
-            // an issuer whose current key has another alg: any published key of this alg
-            match keys
-                .iter()
-                .find(|k| k.alg == alg && matches!(k.state.as_str(), "standby" | "previous"))
-            {
-                Some(k) => k.kid.clone(),
-                None => harness(w, format!("the issuer publishes no {alg} key")).await,
-            }
-        }
-    }
+    // the current key; for an issuer whose current key has another alg, another published key
+    let best = alg.parse().ok().and_then(|alg| {
+        crate::net::control::published_keys(&keys, alg)
+            .first()
+            .map(|k| k.kid.clone())
+    });
+    best.unwrap_or_else(|| w.harness_error(format!("the issuer publishes no {alg} key")))
 }
 
 /// A valid GoTrue access token signed by the issuer's key `kid` for a fresh subject (so that
@@ -340,29 +201,13 @@ pub async fn mint_fresh(w: &XauthWorld, kid: &str, mut claims: Map<String, Value
     };
     match w.issuer.mint(&req).await {
         Ok(m) => m.token,
-        Err(e) => harness(w, e).await,
+        Err(e) => w.harness_error(e),
     }
 }
 
-/// The local ES256 key the issuer never published (signatures are valid, the key is unknown).
-fn unpublished_key() -> Option<&'static aws_lc_rs::signature::EcdsaKeyPair> {
-    static KEY: OnceLock<Option<aws_lc_rs::signature::EcdsaKeyPair>> = OnceLock::new();
-    KEY.get_or_init(|| {
-        aws_lc_rs::signature::EcdsaKeyPair::generate(
-            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-        )
-        .ok()
-    })
-    .as_ref()
-}
-
-/// `header.payload` texts (JSON) signed with ES256 by the unpublished local key.
+/// `header.payload` texts (JSON) signed with ES256 by the key the issuer never published.
 pub fn sign_unpublished(header: &str, payload: &str) -> Option<String> {
-    let key = unpublished_key()?;
-    let jws = crate::forge::jws::Jws::from_texts(header, payload);
-    let rng = aws_lc_rs::rand::SystemRandom::new();
-    let sig = key.sign(&rng, jws.signing_input().as_bytes()).ok()?;
-    Some(jws.with_signature_bytes(sig.as_ref()).compact())
+    Some(crate::forge::local::unpublished_es256().sign_compact(header, payload))
 }
 
 /// Otherwise-valid GoTrue claims (text) for a fresh subject, minted by the issuer so that
@@ -372,7 +217,7 @@ pub async fn genuine_payload(w: &XauthWorld) -> String {
     let token = mint_fresh(w, &kid, Map::new()).await;
     match crate::forge::jws::Jws::parse(&token).and_then(|j| j.payload_text()) {
         Ok(p) => p,
-        Err(e) => harness(w, e).await,
+        Err(e) => w.harness_error(e),
     }
 }
 
@@ -390,7 +235,7 @@ pub async fn unknown_kid_tokens(w: &XauthWorld, n: usize) -> Vec<String> {
         .to_string();
         match sign_unpublished(&header, &payload) {
             Some(t) => out.push(t),
-            None => harness(w, "cannot sign with the local ES256 key").await,
+            None => w.harness_error("cannot sign with the local ES256 key"),
         }
     }
     out
@@ -405,28 +250,6 @@ pub fn median(mut values: Vec<Duration>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unpublished_signatures_verify_with_the_local_key() {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, KeyPair as _, UnparsedPublicKey};
-        let token = sign_unpublished(r#"{"alg":"ES256","kid":"k"}"#, r#"{"sub":"x"}"#).unwrap();
-        let jws = crate::forge::jws::Jws::parse(&token).unwrap();
-        let public = unpublished_key().unwrap().public_key().as_ref().to_vec();
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public)
-            .verify(
-                jws.signing_input().as_bytes(),
-                &jws.signature_bytes().unwrap(),
-            )
-            .unwrap();
-    }
-
-    #[test]
-    fn extra_sources_are_loopback_and_distinct() {
-        let a = next_extra_source();
-        let b = next_extra_source();
-        assert_ne!(a, b);
-        assert!(a.is_loopback());
-    }
 
     #[test]
     fn median_of_durations() {

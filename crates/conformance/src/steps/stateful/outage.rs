@@ -9,8 +9,8 @@ use cucumber::{given, then, when};
 use serde_json::json;
 
 use super::refresh::{password_body, proxy_answer, via_proxy_with};
-use super::{MARGIN, derived_wait, fail, harness, response, same_source_client};
-use crate::world::XauthWorld;
+use super::{MARGIN, derived_wait, response, same_source_client};
+use crate::scenario::world::XauthWorld;
 
 /// How much longer than the declared auth-proxy timeout the issuer's token endpoint hangs: long
 /// enough that only the proxy's own timeout can end the request first.
@@ -23,11 +23,9 @@ fn declared_timeout(w: &XauthWorld) -> Duration {
 
 async fn set_token_fault(w: &XauthWorld, fault: serde_json::Value) {
     if let Err(e) = w.issuer.set_token_fault(&fault).await {
-        harness(
-            w,
-            format!("cannot inject the token-endpoint fault {fault}: {e}"),
-        )
-        .await;
+        w.harness_error(format!(
+            "cannot inject the token-endpoint fault {fault}: {e}"
+        ));
     }
 }
 
@@ -47,7 +45,7 @@ async fn token_endpoint_hangs(w: &mut XauthWorld) {
 #[when(regex = r"^the issuer's token endpoint answers normally again$")]
 async fn token_endpoint_back(w: &mut XauthWorld) {
     if let Err(e) = w.issuer.clear_faults().await {
-        harness(w, format!("cannot clear the token-endpoint fault: {e}")).await;
+        w.harness_error(format!("cannot clear the token-endpoint fault: {e}"));
     }
 }
 
@@ -81,5 +79,5 @@ async fn answers_gateway_error(w: &mut XauthWorld) {
             ex.elapsed.as_secs_f64()
         ),
     };
-    fail(w, &expectation, &[&ex]).await;
+    w.fail(&expectation, &[&ex]);
 }

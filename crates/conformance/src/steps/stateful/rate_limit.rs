@@ -8,12 +8,12 @@ use futures::StreamExt as _;
 use serde_json::Map;
 
 use super::{
-    current_kid, fail, harness, is_accepted, is_error, mint_fresh, other_source_client,
-    protected_url, response, scratch, send_bearer, update,
+    current_kid, is_accepted, is_error, mint_fresh, other_source_client, protected_url, response,
+    send_bearer,
 };
-use crate::evidence::Exchange;
+use crate::net::evidence::Exchange;
 use crate::profile::RateLimitKeying;
-use crate::world::XauthWorld;
+use crate::scenario::world::XauthWorld;
 
 /// Requests in flight at once during a burst.
 const BURST_CONCURRENCY: usize = 16;
@@ -21,20 +21,14 @@ const BURST_CONCURRENCY: usize = 16;
 /// The largest burst these steps send (a larger declared limit is a harness error).
 const MAX_BURST: u64 = 5000;
 
-/// What a burst observed.
-#[derive(Debug, Clone, Default)]
-pub struct Burst {
-    /// Requests sent.
-    pub sent: usize,
-    /// 2xx answers.
-    pub accepted: usize,
-    /// 429 answers.
-    pub limited: Vec<Exchange>,
-    /// Anything else.
-    pub other: Vec<Exchange>,
-    /// Wall time of the burst.
-    pub elapsed: Duration,
-}
+/// The burst is this many times the declared limit… (the feature's "3 times the declared limit
+/// plus 10"; also the forged flood's "3 times the declared limit")
+pub const BURST_FACTOR: u64 = 3;
+
+/// …plus this many requests.
+pub const BURST_EXTRA: u64 = 10;
+
+use crate::scenario::state::Burst;
 
 fn limit(w: &XauthWorld) -> u64 {
     u64::from(w.ctx.profile.rate_limit.requests.get())
@@ -55,7 +49,7 @@ fn retry_after(ex: &Exchange) -> Option<u64> {
 
 async fn send_many(
     w: &XauthWorld,
-    client: &crate::http::TargetClient,
+    client: &crate::net::target::TargetClient,
     tokens: Vec<String>,
 ) -> (Vec<Exchange>, Duration) {
     let url = protected_url(w);
@@ -73,7 +67,7 @@ async fn send_many(
 
 #[when(regex = r"^I send it in a concurrent burst of 3 times the declared limit plus 10$")]
 async fn burst(w: &mut XauthWorld) {
-    let n = 3 * limit(w) + 10;
+    let n = BURST_FACTOR * limit(w) + BURST_EXTRA;
     if n > MAX_BURST {
         w.harness_error(format!(
             "the declared limit {} needs a burst of {n} requests, more than this suite sends ({MAX_BURST})",
@@ -97,13 +91,16 @@ async fn burst(w: &mut XauthWorld) {
             b.other.push(ex);
         }
     }
-    update(w, |s| s.burst = Some(b));
+    {
+        let s = &mut w.state;
+        s.burst = Some(b);
+    };
 }
 
 async fn last_burst(w: &XauthWorld) -> Burst {
-    match scratch(w).burst {
+    match w.state.burst.clone() {
         Some(b) => b,
-        None => harness(w, "no burst was sent").await,
+        None => w.harness_error("no burst was sent"),
     }
 }
 
@@ -113,9 +110,7 @@ async fn last_burst(w: &XauthWorld) -> Burst {
 async fn burst_limited(w: &mut XauthWorld) {
     let b = last_burst(w).await;
     if b.limited.is_empty() {
-        fail(
-            w,
-            &format!(
+        w.fail(&format!(
                 "429 RATE_LIMITED for some of {} concurrent requests by one {} (the declared limit is {} per {} s); all {} were accepted in {:.2} s",
                 b.sent,
                 keyed_on(w),
@@ -125,18 +120,14 @@ async fn burst_limited(w: &mut XauthWorld) {
                 b.elapsed.as_secs_f64()
             ),
             &[],
-        )
-        .await;
+        );
     }
     for ex in &b.limited {
         if !is_error(w, ex, 429, "RATE_LIMITED") || retry_after(ex).is_none() {
             w.exchanges.push(ex.clone());
-            fail(
-                w,
-                "429 with error code RATE_LIMITED and a Retry-After header holding delay-seconds (RFC 9110 §10.2.3)",
+            w.fail("429 with error code RATE_LIMITED and a Retry-After header holding delay-seconds (RFC 9110 §10.2.3)",
                 &[],
-            )
-            .await;
+            );
         }
     }
 }
@@ -153,12 +144,10 @@ async fn burst_others_accepted(w: &mut XauthWorld) {
     let b = last_burst(w).await;
     if let Some(ex) = b.other.first() {
         w.exchanges.push(ex.clone());
-        fail(
-            w,
+        w.fail(
             "2xx or 429 RATE_LIMITED for every request of a burst of one valid token",
             &[],
-        )
-        .await;
+        );
     }
 }
 
@@ -168,9 +157,7 @@ async fn burst_bounded(w: &mut XauthWorld) {
     let windows = (b.elapsed.as_secs_f64() / window(w).as_secs_f64()).floor() as u64;
     let allowed = limit(w) * (2 + windows);
     if b.accepted as u64 > allowed {
-        fail(
-            w,
-            &format!(
+        w.fail(&format!(
                 "at most {allowed} accepted requests in a burst of {} lasting {:.2} s (declared limit {} per {} s, times 2 plus the whole windows elapsed, for any limiter's refill); {} were accepted",
                 b.sent,
                 b.elapsed.as_secs_f64(),
@@ -179,8 +166,7 @@ async fn burst_bounded(w: &mut XauthWorld) {
                 b.accepted
             ),
             &[],
-        )
-        .await;
+        );
     }
 }
 
@@ -198,43 +184,35 @@ async fn until_limited(w: &mut XauthWorld) {
             return;
         }
         if !accepted {
-            fail(w, "2xx or 429 RATE_LIMITED for a valid token", &[]).await;
+            w.fail("2xx or 429 RATE_LIMITED for a valid token", &[]);
         }
     }
-    fail(
-        w,
-        &format!(
+    w.fail(&format!(
             "429 RATE_LIMITED within {tries} sequential requests right after a burst (declared limit {} per {} s)",
             limit(w),
             window(w).as_secs()
         ),
         &[],
-    )
-    .await;
+    );
 }
 
 #[when(regex = r"^I wait as long as its Retry-After says$")]
 async fn wait_retry_after(w: &mut XauthWorld) {
     let ex = w.last_exchange().clone();
     let Some(secs) = retry_after(&ex) else {
-        fail(
-            w,
+        w.fail(
             "a Retry-After header holding delay-seconds on 429 RATE_LIMITED",
             &[],
         )
-        .await
     };
     let max = window(w).as_secs() + 1;
     if secs > max {
-        fail(
-            w,
-            &format!(
+        w.fail(&format!(
                 "a Retry-After of at most the declared window ({} s) plus 1 s: within one window the limit is refilled (got {secs})",
                 window(w).as_secs()
             ),
             &[],
-        )
-        .await;
+        );
     }
     // whole seconds as announced, plus a little for the two clocks' second boundaries
     let wait = Duration::from_secs(secs) + Duration::from_millis(250);
@@ -260,7 +238,7 @@ async fn another_user(w: &mut XauthWorld) {
     regex = r"^an attacker at another address sends 3 times the declared limit of tokens naming my sub with a broken signature$"
 )]
 async fn forged_flood(w: &mut XauthWorld) {
-    let n = 3 * limit(w);
+    let n = BURST_FACTOR * limit(w);
     if n > MAX_BURST {
         w.harness_error(format!(
             "the declared limit {} needs {n} forged requests, more than this suite sends ({MAX_BURST})",
@@ -276,7 +254,7 @@ async fn forged_flood(w: &mut XauthWorld) {
         Ok(j.with_signature_bytes(&sig).compact())
     }) {
         Ok(t) => t,
-        Err(e) => harness(w, e).await,
+        Err(e) => w.harness_error(e),
     };
     let client = other_source_client(w, w.ctx.timeouts.request).await;
     let (answers, elapsed) = send_many(w, &client, vec![forged; n as usize]).await;
@@ -294,7 +272,10 @@ async fn forged_flood(w: &mut XauthWorld) {
             b.other.push(ex);
         }
     }
-    update(w, |s| s.burst = Some(b));
+    {
+        let s = &mut w.state;
+        s.burst = Some(b);
+    };
 }
 
 #[then(regex = r"^every forged token was answered 401 UNAUTHENTICATED or 429 RATE_LIMITED$")]
@@ -302,12 +283,10 @@ async fn forged_refused(w: &mut XauthWorld) {
     let b = last_burst(w).await;
     if let Some(ex) = b.other.first() {
         w.exchanges.push(ex.clone());
-        fail(
-            w,
+        w.fail(
             "401 UNAUTHENTICATED (or 429 RATE_LIMITED) for every token whose signature is broken",
             &[],
-        )
-        .await;
+        );
     }
 }
 
@@ -320,26 +299,26 @@ async fn half_limit(w: &mut XauthWorld) {
     for _ in 0..n {
         series.push(send_bearer(&w.http, url.clone(), &token).await);
     }
-    update(w, |s| s.series = series);
+    {
+        let s = &mut w.state;
+        s.series = series;
+    };
 }
 
 #[then(regex = r"^every one of those requests was accepted$")]
 async fn series_accepted(w: &mut XauthWorld) {
-    let series = scratch(w).series;
+    let series = w.state.series.clone();
     if series.is_empty() {
-        harness(w, "no requests were sent").await;
+        w.harness_error("no requests were sent");
     }
     if let Some((i, ex)) = series.iter().enumerate().find(|(_, ex)| !is_accepted(ex)) {
         w.exchanges.push(ex.clone());
-        fail(
-            w,
-            &format!(
+        w.fail(&format!(
                 "2xx for each of {} requests with the victim's valid token (half its declared limit), although only forged tokens naming its sub were sent before; request {} was not",
                 series.len(),
                 i + 1
             ),
             &[],
-        )
-        .await;
+        );
     }
 }

@@ -5,35 +5,11 @@
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
-use super::{fail, harness, response, restore_shared_state, scratch, update};
-use crate::evidence::{Exchange, Response};
+use super::response;
 use crate::forge::jws::Jws;
-use crate::http::TargetClient;
-use crate::world::{CurrentToken, XauthWorld};
-
-/// The user and session of a refresh scenario.
-#[derive(Debug, Clone, Default)]
-pub struct AuthState {
-    /// GoTrue user id.
-    pub user_id: String,
-    /// Email of the user.
-    pub email: String,
-    /// Password of the user.
-    pub password: String,
-    /// Access token of the session's latest token response.
-    pub access_token: Option<String>,
-    /// Every refresh token the session received, oldest first.
-    pub refresh_tokens: Vec<String>,
-    /// The last request sent through the proxy: query, headers, body (for replay).
-    pub last_request: Option<SentRequest>,
-    /// The proxy's last answer.
-    pub proxy_answer: Option<Exchange>,
-    /// The issuer's answer to the same request.
-    pub direct_answer: Option<Exchange>,
-}
-
-/// A token request as sent: query, headers, body.
-pub type SentRequest = (String, Vec<(String, String)>, String);
+use crate::net::evidence::{Exchange, Response};
+use crate::net::target::TargetClient;
+use crate::scenario::world::{CurrentToken, XauthWorld};
 
 fn proxy_url(w: &XauthWorld, query: &str) -> url::Url {
     let path = w
@@ -48,11 +24,12 @@ fn proxy_url(w: &XauthWorld, query: &str) -> url::Url {
 }
 
 fn direct_url(w: &XauthWorld, query: &str) -> url::Url {
-    let mut u = w.ctx.issuer.auth_url();
-    u.set_path(&format!("{}/token", u.path().trim_end_matches('/')));
-    u.set_query(Some(query));
-    u
+    crate::net::urls::join(&w.ctx.issuer.auth_url(), &format!("/token?{query}"))
 }
+
+/// How far beyond the access-token lifetime plus the leeway the issuer's clock is set back (the
+/// feature's "plus 60 seconds").
+pub const CLOCK_BACK_EXTRA_SECONDS: i64 = 60;
 
 /// The headers supabase-js sends to the token endpoint (anon key as apikey and bearer).
 fn client_headers(w: &XauthWorld, api_version: bool) -> Vec<(String, String)> {
@@ -133,28 +110,30 @@ pub(super) async fn via_proxy_with(
             .get("refresh_token")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        update(w, |s| {
+        {
+            let s = &mut w.state;
             if access.is_some() {
                 s.auth.access_token = access;
             }
             if let Some(r) = refresh {
                 s.auth.refresh_tokens.push(r);
             }
-        });
+        };
     }
     let stored = ex.clone();
-    update(w, |s| {
+    {
+        let s = &mut w.state;
         s.auth.last_request = Some((query.to_owned(), headers, body));
         s.auth.proxy_answer = Some(stored);
-    });
+    };
     w.exchanges.push(ex.clone());
     ex
 }
 
 pub(super) async fn password_body(w: &XauthWorld, wrong: bool) -> Value {
-    let a = scratch(w).auth;
+    let a = w.state.auth.clone();
     if a.email.is_empty() {
-        harness(w, "no user: a step must create one first").await;
+        w.harness_error("no user: a step must create one first");
     }
     let password = if wrong {
         format!("{}-wrong", a.password)
@@ -170,22 +149,21 @@ async fn create_user(w: &mut XauthWorld) {
     let password = format!("Xa-{}-9!", uuid::Uuid::new_v4().simple());
     let user = match w.issuer.create_user(&email, &password).await {
         Ok(u) => u,
-        Err(e) => harness(w, e).await,
+        Err(e) => w.harness_error(e),
     };
     let Some(id) = user.get("id").and_then(Value::as_str) else {
-        harness(
-            w,
-            format!("the admin API answered a user without an id: {user}"),
-        )
-        .await
+        w.harness_error(format!(
+            "the admin API answered a user without an id: {user}"
+        ))
     };
     let id = id.to_owned();
     w.secrets.add(&password, "XAUTH_TEST_USER_PASSWORD");
-    update(w, |s| {
+    {
+        let s = &mut w.state;
         s.auth.user_id = id;
         s.auth.email = email;
         s.auth.password = password;
-    });
+    };
 }
 
 #[when(regex = r"^I sign in with the password grant through the auth proxy$")]
@@ -196,7 +174,7 @@ async fn sign_in(w: &mut XauthWorld) {
 
 async fn require_ok(w: &XauthWorld, ex: &Exchange, what: &str) {
     if response(ex).is_none_or(|r| r.status != 200) {
-        fail(w, &format!("200 with a token response for {what}"), &[ex]).await;
+        w.fail(&format!("200 with a token response for {what}"), &[ex]);
     }
 }
 
@@ -208,9 +186,9 @@ async fn signed_in(w: &mut XauthWorld) {
 }
 
 pub(super) async fn latest_refresh_token(w: &XauthWorld) -> String {
-    match scratch(w).auth.refresh_tokens.last() {
+    match w.state.auth.refresh_tokens.clone().last() {
         Some(t) => t.clone(),
-        None => harness(w, "no refresh token: the session was never signed in").await,
+        None => w.harness_error("no refresh token: the session was never signed in"),
     }
 }
 
@@ -243,8 +221,8 @@ async fn refreshed_twice(w: &mut XauthWorld) {
 
 #[when(regex = r"^I refresh through the auth proxy with the first refresh token of the session$")]
 async fn refresh_with_first(w: &mut XauthWorld) {
-    let Some(first) = scratch(w).auth.refresh_tokens.first().cloned() else {
-        harness(w, "no refresh token: the session was never signed in").await
+    let Some(first) = w.state.auth.refresh_tokens.clone().first().cloned() else {
+        w.harness_error("no refresh token: the session was never signed in")
     };
     via_proxy(
         w,
@@ -283,18 +261,21 @@ async fn wrong_password(w: &mut XauthWorld, version: String) {
 
 #[when(regex = r"^I send the same request to the issuer directly$")]
 async fn same_request_direct(w: &mut XauthWorld) {
-    let Some((query, headers, body)) = scratch(w).auth.last_request else {
-        harness(w, "no request was sent through the proxy").await
+    let Some((query, headers, body)) = w.state.auth.last_request.clone() else {
+        w.harness_error("no request was sent through the proxy")
     };
     let ex = post(w, direct_url(w, &query), &headers, &body).await;
-    update(w, |s| s.auth.direct_answer = Some(ex.clone()));
+    {
+        let s = &mut w.state;
+        s.auth.direct_answer = Some(ex.clone());
+    };
     w.exchanges.push(ex);
 }
 
 #[when(regex = r"^I call the protected route with its access token$")]
 async fn call_with_access_token(w: &mut XauthWorld) {
-    let Some(token) = scratch(w).auth.access_token else {
-        harness(w, "no access token: the session was never signed in").await
+    let Some(token) = w.state.auth.access_token.clone() else {
+        w.harness_error("no access token: the session was never signed in")
     };
     w.token = Some(CurrentToken {
         compact: token.clone(),
@@ -306,9 +287,9 @@ async fn call_with_access_token(w: &mut XauthWorld) {
 }
 
 pub(super) async fn proxy_answer(w: &XauthWorld) -> Exchange {
-    match scratch(w).auth.proxy_answer {
+    match w.state.auth.proxy_answer.clone() {
         Some(e) => e,
-        None => harness(w, "no request was sent through the proxy").await,
+        None => w.harness_error("no request was sent through the proxy"),
     }
 }
 
@@ -363,27 +344,24 @@ fn token_response_problem(body: &Value, user_id: &str, email: &str) -> Option<St
 
 async fn check_token_response(w: &XauthWorld, new_refresh: bool) {
     let ex = proxy_answer(w).await;
-    let a = scratch(w).auth;
+    let a = w.state.auth.clone();
     let expectation = "200 with GoTrue's token response: access_token (a JWS for the user), token_type \"bearer\", expires_in = exp - iat, expires_at = exp, a refresh_token and the user object";
     let Some(r) = response(&ex) else {
-        fail(w, expectation, &[&ex]).await
+        w.fail(expectation, &[&ex])
     };
     let body = r.json().unwrap_or(Value::Null);
     if r.status != 200 || body.get("access_token").is_none() || body.get("user").is_none() {
-        fail(w, expectation, &[&ex]).await;
+        w.fail(expectation, &[&ex]);
     }
     if let Some(problem) = token_response_problem(&body, &a.user_id, &a.email) {
-        fail(w, &format!("{expectation}; but {problem}"), &[&ex]).await;
+        w.fail(&format!("{expectation}; but {problem}"), &[&ex]);
     }
     if new_refresh {
         let n = a.refresh_tokens.len();
         if n < 2 || a.refresh_tokens[n - 1] == a.refresh_tokens[n - 2] {
-            fail(
-                w,
-                "a new refresh token (rotation): the refreshed session's refresh_token differs from the one spent",
+            w.fail("a new refresh token (rotation): the refreshed session's refresh_token differs from the one spent",
                 &[&ex],
-            )
-            .await;
+            );
         }
     }
 }
@@ -417,12 +395,9 @@ async fn already_used(w: &mut XauthWorld) {
         r.status == 400 && gotrue_code(r).as_deref() == Some("refresh_token_already_used")
     });
     if !ok {
-        fail(
-            w,
-            "400 with GoTrue's error code refresh_token_already_used (x-sb-error-code and body): a refresh token spent two rotations ago, reused after the reuse interval",
+        w.fail("400 with GoTrue's error code refresh_token_already_used (x-sb-error-code and body): a refresh token spent two rotations ago, reused after the reuse interval",
             &[&ex],
-        )
-        .await;
+        );
     }
 }
 
@@ -441,12 +416,9 @@ async fn family_revoked(w: &mut XauthWorld) {
             )
     });
     if !ok {
-        fail(
-            w,
-            "400 with GoTrue's error code refresh_token_already_used, refresh_token_not_found or session_not_found for the session's latest refresh token: detected reuse revokes the whole token family",
+        w.fail("400 with GoTrue's error code refresh_token_already_used, refresh_token_not_found or session_not_found for the session's latest refresh token: detected reuse revokes the whole token family",
             &[&ex],
-        )
-        .await;
+        );
     }
 }
 
@@ -455,19 +427,15 @@ async fn family_revoked(w: &mut XauthWorld) {
 )]
 async fn same_as_direct(w: &mut XauthWorld, code: String) {
     let proxied = proxy_answer(w).await;
-    let Some(direct) = scratch(w).auth.direct_answer else {
-        harness(w, "the request was not sent to the issuer directly").await
+    let Some(direct) = w.state.auth.direct_answer.clone() else {
+        w.harness_error("the request was not sent to the issuer directly")
     };
     let d = response(&direct);
     if !d.is_some_and(|r| r.status == 400 && gotrue_code(r).as_deref() == Some(code.as_str())) {
-        harness(
-            w,
-            format!(
-                "the issuer itself did not answer 400 {code}: {:?}",
-                d.map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
-            ),
-        )
-        .await;
+        w.harness_error(format!(
+            "the issuer itself did not answer 400 {code}: {:?}",
+            d.map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
+        ));
     }
     let expectation = format!(
         "the auth proxy relays GoTrue's 400 {code} unchanged: the same status, JSON body, \
@@ -476,7 +444,7 @@ async fn same_as_direct(w: &mut XauthWorld, code: String) {
          X-Supabase-Api-Version)"
     );
     let (Some(p), Some(d)) = (response(&proxied), d) else {
-        fail(w, &expectation, &[&proxied, &direct]).await
+        w.fail(&expectation, &[&proxied, &direct])
     };
     let mut differs = Vec::new();
     if p.status != d.status {
@@ -496,7 +464,7 @@ async fn same_as_direct(w: &mut XauthWorld, code: String) {
     }
     if !differs.is_empty() {
         let expectation = format!("{expectation}; differs: {}", differs.join(", "));
-        fail(w, &expectation, &[&proxied, &direct]).await;
+        w.fail(&expectation, &[&proxied, &direct]);
     }
 }
 
@@ -516,49 +484,13 @@ async fn clock_back(w: &mut XauthWorld) {
         .and_then(|v| v.get("expires_in").and_then(Value::as_i64))
         .filter(|n| *n > 0);
     let Some(lifetime) = lifetime else {
-        harness(
-            w,
-            format!(
-                "the issuer's own password grant gave no expires_in: {:?}",
-                ex.outcome.as_ref().map(|r| r.status)
-            ),
-        )
-        .await
+        w.harness_error(format!(
+            "the issuer's own password grant gave no expires_in: {:?}",
+            ex.outcome.as_ref().map(|r| r.status)
+        ))
     };
-    let offset = -(lifetime + w.ctx.profile.leeway_seconds as i64 + 60);
+    let offset = -(lifetime + w.ctx.profile.leeway_seconds as i64 + CLOCK_BACK_EXTRA_SECONDS);
     if let Err(e) = w.issuer.set_clock_offset(offset).await {
-        harness(w, e).await;
+        w.harness_error(e);
     }
-}
-
-async fn clock_forward(w: &XauthWorld, days: i64) {
-    if let Err(e) = w.issuer.set_clock_offset(days * 86_400).await {
-        harness(w, e).await;
-    }
-}
-
-#[given(regex = r"^the issuer's clock moves forward by one day$")]
-async fn one_day(w: &mut XauthWorld) {
-    clock_forward(w, 1).await;
-}
-
-#[when(regex = r"^the issuer's clock moves forward by one more day$")]
-async fn one_more_day(w: &mut XauthWorld) {
-    clock_forward(w, 2).await;
-}
-
-async fn clock_restored(w: &XauthWorld) {
-    if let Err(e) = restore_shared_state(w).await {
-        w.harness_error(format!("cannot restore the issuer's clock: {e}"));
-    }
-}
-
-#[given(regex = r"^the issuer's clock is restored$")]
-async fn given_clock_restored(w: &mut XauthWorld) {
-    clock_restored(w).await;
-}
-
-#[then(regex = r"^the issuer's clock is restored$")]
-async fn then_clock_restored(w: &mut XauthWorld) {
-    clock_restored(w).await;
 }

@@ -20,7 +20,7 @@ pub struct Exchange {
     /// The bearer token carried, if any (for decoding in the report).
     pub token: Option<String>,
     /// The response, or why none was received.
-    pub outcome: Result<Response, String>,
+    pub outcome: Result<Response, TransportError>,
     pub elapsed: Duration,
 }
 
@@ -266,6 +266,45 @@ pub fn failure_report(
         out.push_str(&ex.render(secrets));
     }
     out
+}
+
+/// Why no response came: the kind decides how a report groups it, the text says what happened.
+/// `Display` is the text the evidence shows (`timeout error: …`, `connect error: …`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// No answer within the client's timeout.
+    #[error("timeout error: {0}")]
+    Timeout(String),
+    /// The connection could not be opened (refused, unreachable).
+    #[error("connect error: {0}")]
+    Connect(String),
+    /// The request failed once sent (the connection was closed without an answer, …).
+    #[error("request error: {0}")]
+    Request(String),
+    /// Any other failure of the HTTP exchange.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// A header name the suite was asked to send is not a valid HTTP header name.
+    #[error("header name {name:?} cannot be sent: {detail}")]
+    HeaderName {
+        /// The name.
+        name: String,
+        /// Why it cannot be sent.
+        detail: String,
+    },
+    /// A header value the suite was asked to send cannot go over HTTP.
+    #[error("header value cannot be sent over HTTP: {0}")]
+    HeaderValue(String),
+    /// The suite itself could not send the request (not a verdict on the target).
+    #[error("suite error: {0}")]
+    Suite(String),
+}
+
+impl TransportError {
+    /// Whether the suite, not the target, is the reason no response came.
+    pub fn is_suite_error(&self) -> bool {
+        matches!(self, TransportError::Suite(_))
+    }
 }
 
 #[cfg(test)]

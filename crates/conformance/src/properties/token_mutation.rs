@@ -1,4 +1,4 @@
-//! The mutation property's input space: changes to a valid compact JWS that make it invalid for
+//! The token-mutation property and its input space: changes to a valid compact JWS that make it invalid for
 //! ANY correct implementation.
 //!
 //! The rule that keeps verdicts sound: every mutation changes either the signing input (the
@@ -9,8 +9,11 @@
 //! correct decoder accepts it), and neither is the high-S twin of an ES256 signature (also a
 //! valid signature). [`Mutation::apply`] returns `None` for such equivalents.
 //!
+//! (Over 500 lines because the generator, the soundness rule it must obey and the property that
+//! uses it are one argument, best read together.)
+//!
 //! ```
-//! use xauth_conformance::properties::mutation::{Mutation, Segment};
+//! use xauth_conformance::properties::token_mutation::{Mutation, Segment};
 //! let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVz";
 //! let m = Mutation::FlipBit { segment: Segment::Signature, index: 0, bit: 0 };
 //! let mutated = m.apply(token, "HS256").unwrap();
@@ -19,9 +22,17 @@
 //! assert!(Mutation::SwapSegments { a: Segment::Header, b: Segment::Header }.apply(token, "HS256").is_none());
 //! ```
 
+use std::cell::RefCell;
+use std::time::Instant;
+
 use base64::Engine as _;
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value};
+
+use super::MUTATION_NAME;
+use super::harness::{Base, CaseFailure, Expect, Harness, Refusal};
+use crate::report::ScenarioReport;
 
 use crate::forge::{b64, ecdsa, jws::Jws};
 
@@ -412,6 +423,60 @@ pub fn genuinely_invalid(orig: &str, mutated: &str, alg: &str) -> bool {
         return false;
     }
     true
+}
+
+/// The property: every mutated valid token is answered 401 UNAUTHENTICATED.
+impl Harness {
+    pub(super) fn mutation_property(&self, bases: &[Result<Base, String>]) -> ScenarioReport {
+        let tags = &["properties", "mutation"];
+        let result = self
+            .usable(bases)
+            .map_err(Refusal::from)
+            .and_then(|usable| {
+                if usable.is_empty() {
+                    return Err("suite error: no key family to mint with".into());
+                }
+                let path = self.ctx.profile.routes.protected.as_str();
+                let expect = Expect::Error(401, "UNAUTHENTICATED");
+                let expectation = format!(
+                    "{} (the token was mutated so that no correct implementation accepts it)",
+                    expect.describe(self.ctx.profile.error_code_pointer.as_str())
+                );
+                let last: RefCell<Option<CaseFailure>> = RefCell::new(None);
+                let deadline = self.deadline();
+                let timed_out = RefCell::new(false);
+                let n = usable.len();
+                let strategy = (0..n, mutation());
+                let mut runner = self.runner("mutation");
+                let outcome = runner.run(&strategy, |(i, m)| {
+                    if Instant::now() >= deadline {
+                        *timed_out.borrow_mut() = true;
+                        return Ok(());
+                    }
+                    let base = usable[i];
+                    let Some(token) = m.apply(&base.token, base.family.alg()) else {
+                        return Ok(()); // an equivalent of a valid token: not a mutation
+                    };
+                    let ex = self.send(path, &token);
+                    if self.meets(&ex, &expect) {
+                        return Ok(());
+                    }
+                    *last.borrow_mut() = Some(CaseFailure {
+                        suite_error: false,
+                        input: format!("{} base token, {m:?}", base.family.alg()),
+                        recipe: vec![
+                            format!("a valid {} token minted by the issuer", base.family.alg()),
+                            format!("mutated: {m:?}"),
+                        ],
+                        expectation: expectation.clone(),
+                        exchange: ex,
+                    });
+                    Err(TestCaseError::fail("wrong verdict"))
+                });
+                self.conclude(outcome, &last, &timed_out)
+            });
+        self.scenario(MUTATION_NAME, 1, tags, result)
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::evidence::{Exchange, Response};
+use crate::net::evidence::{Exchange, Response};
 
 /// Largest response body kept (the rest is discarded and the body marked truncated).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -87,7 +87,7 @@ impl TargetClient {
                 .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
                 .collect(),
             token,
-            outcome: Err(String::new()),
+            outcome: Err(TransportError::Suite("no request sent".into())),
             elapsed: Duration::ZERO,
         };
         let mut req = self.client.request(method, url);
@@ -98,14 +98,17 @@ impl TargetClient {
             let name = match reqwest::header::HeaderName::from_bytes(name.as_bytes()) {
                 Ok(n) => n,
                 Err(e) => {
-                    exchange.outcome = Err(format!("header name {name:?} cannot be sent: {e}"));
+                    exchange.outcome = Err(TransportError::HeaderName {
+                        name: name.clone(),
+                        detail: e.to_string(),
+                    });
                     return exchange;
                 }
             };
             let value = match reqwest::header::HeaderValue::from_bytes(value) {
                 Ok(v) => v,
                 Err(e) => {
-                    exchange.outcome = Err(format!("header value cannot be sent over HTTP: {e}"));
+                    exchange.outcome = Err(TransportError::HeaderValue(e.to_string()));
                     return exchange;
                 }
             };
@@ -159,23 +162,25 @@ impl TargetClient {
     }
 }
 
-fn describe_error(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else if e.is_request() {
-        "request"
-    } else {
-        "transport"
-    };
-    let mut msg = format!("{kind} error: {e}");
+/// The error of an exchange without a response (defined with the evidence it is part of).
+pub use crate::net::evidence::TransportError;
+
+fn describe_error(e: &reqwest::Error) -> TransportError {
+    let mut msg = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         msg.push_str(&format!(": {s}"));
         source = s.source();
     }
-    msg
+    if e.is_timeout() {
+        TransportError::Timeout(msg)
+    } else if e.is_connect() {
+        TransportError::Connect(msg)
+    } else if e.is_request() {
+        TransportError::Request(msg)
+    } else {
+        TransportError::Transport(msg)
+    }
 }
 
 #[cfg(test)]
@@ -266,7 +271,10 @@ mod tests {
                 None,
             )
             .await;
-        assert!(bad.outcome.unwrap_err().contains("cannot be sent"));
+        assert!(matches!(
+            bad.outcome.unwrap_err(),
+            TransportError::HeaderValue(_)
+        ));
         let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
         assert_eq!(ex.outcome.unwrap().status, 204);
         assert_eq!(task.await.unwrap().ip(), source);
@@ -288,7 +296,9 @@ mod tests {
         )
         .unwrap();
         let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
-        assert!(ex.outcome.unwrap_err().starts_with("timeout"));
+        let err = ex.outcome.unwrap_err();
+        assert!(matches!(err, TransportError::Timeout(_)));
+        assert!(err.to_string().starts_with("timeout error: "));
         assert!(ex.elapsed < Duration::from_secs(5));
     }
 }

@@ -5,7 +5,11 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use xauth_issuer::control::{AddKey, Rotate, SetClock};
+pub use xauth_issuer::{
+    ClockInfo, CountersSnapshot, KeyAlg, KeyInfo, KeyState, MintRequest, Minted,
+};
 
 /// Why a control call failed.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +30,8 @@ pub enum ControlError {
     Body { what: String, detail: String },
 }
 
-/// `GET /info`.
+/// `GET /info`. Declared here rather than taken from `xauth_issuer::IssuerInfo`: an issuer
+/// attached with `--issuer` may have no legacy secret, so `jwt_secret` is optional.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Info {
     pub api_url: String,
@@ -39,56 +44,31 @@ pub struct Info {
     pub jwt_secret: Option<String>,
 }
 
-/// One key of `GET /keys`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct KeyInfo {
-    pub kid: String,
-    pub alg: String,
-    pub state: String,
-    pub public_jwk: Value,
-}
-
 #[derive(Debug, Deserialize)]
 struct KeyList {
     keys: Vec<KeyInfo>,
 }
 
-/// `POST /mint` body; every field optional (see ARCHITECTURE.md).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct MintRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub header: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub header_raw: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims_raw: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<i64>,
+/// How much a step prefers an issuer key of the right algorithm by its state: the current key,
+/// then a standby key, then the previous key; a revoked key is not published (`None`). The one
+/// ranking every step and property uses.
+pub fn published_preference(state: KeyState) -> Option<u8> {
+    match state {
+        KeyState::Current => Some(0),
+        KeyState::Standby => Some(1),
+        KeyState::Previous => Some(2),
+        KeyState::Revoked => None,
+    }
 }
 
-/// `POST /mint` answer.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Minted {
-    pub token: String,
-    #[serde(default)]
-    pub header: Value,
-    #[serde(default)]
-    pub claims: Value,
-}
-
-/// `GET /clock`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClockState {
-    pub now: i64,
-    pub offset_seconds: i64,
+/// The published keys of `alg` in `keys`, most preferred first ([`published_preference`]).
+pub fn published_keys(keys: &[KeyInfo], alg: KeyAlg) -> Vec<&KeyInfo> {
+    let mut out: Vec<&KeyInfo> = keys
+        .iter()
+        .filter(|k| k.alg == alg && published_preference(k.state).is_some())
+        .collect();
+    out.sort_by_key(|k| published_preference(k.state));
+    out
 }
 
 /// The control API client. Cheap to clone.
@@ -106,7 +86,7 @@ impl IssuerClient {
         control_key: &str,
         timeout: Duration,
     ) -> Result<Self, ControlError> {
-        let http = crate::http::client_builder_for(base_url)
+        let http = crate::net::target::client_builder_for(base_url)
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -117,7 +97,7 @@ impl IssuerClient {
             })?;
         Ok(Self {
             http,
-            base: format!("{}/_control/v1", base_url.as_str().trim_end_matches('/')),
+            base: crate::net::urls::join(base_url, "/_control/v1").to_string(),
             key: control_key.to_owned(),
         })
     }
@@ -199,17 +179,16 @@ impl IssuerClient {
         Ok(list.keys)
     }
 
-    /// `POST /keys` (`alg` ES256|RS256, `state` standby|current).
-    pub async fn create_key(&self, alg: &str, state: &str) -> Result<KeyInfo, ControlError> {
-        let body = serde_json::json!({"alg": alg, "state": state});
+    /// `POST /keys` (`state` standby or current).
+    pub async fn create_key(&self, alg: KeyAlg, state: KeyState) -> Result<KeyInfo, ControlError> {
+        let body = AddKey { alg, state };
         self.json(reqwest::Method::POST, "/keys", Some(&body)).await
     }
 
     /// `POST /keys/rotate`.
     pub async fn rotate(&self, kid: Option<&str>) -> Result<KeyInfo, ControlError> {
-        let body = match kid {
-            Some(k) => serde_json::json!({"kid": k}),
-            None => serde_json::json!({}),
+        let body = Rotate {
+            kid: kid.map(str::to_owned),
         };
         self.json(reqwest::Method::POST, "/keys/rotate", Some(&body))
             .await
@@ -242,8 +221,8 @@ impl IssuerClient {
         self.json(reqwest::Method::POST, "/mint", Some(req)).await
     }
 
-    /// `GET /counters` (raw JSON: the shape is documented in ARCHITECTURE.md).
-    pub async fn counters(&self) -> Result<Value, ControlError> {
+    /// `GET /counters`.
+    pub async fn counters(&self) -> Result<CountersSnapshot, ControlError> {
         self.json(reqwest::Method::GET, "/counters", None::<&()>)
             .await
     }
@@ -301,13 +280,13 @@ impl IssuerClient {
     }
 
     /// `GET /clock`.
-    pub async fn clock(&self) -> Result<ClockState, ControlError> {
+    pub async fn clock(&self) -> Result<ClockInfo, ControlError> {
         self.json(reqwest::Method::GET, "/clock", None::<&()>).await
     }
 
     /// `POST /clock`.
-    pub async fn set_clock_offset(&self, offset_seconds: i64) -> Result<ClockState, ControlError> {
-        let body = serde_json::json!({"offset_seconds": offset_seconds});
+    pub async fn set_clock_offset(&self, offset_seconds: i64) -> Result<ClockInfo, ControlError> {
+        let body = SetClock { offset_seconds };
         self.json(reqwest::Method::POST, "/clock", Some(&body))
             .await
     }
@@ -333,27 +312,13 @@ impl IssuerClient {
 
     /// `jwks_fetches` of `GET /counters`: how many times the issuer's JWKS was requested.
     pub async fn jwks_fetches(&self) -> Result<u64, ControlError> {
-        let counters = self.counters().await?;
-        counters
-            .get("jwks_fetches")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| ControlError::Body {
-                what: "GET /counters".into(),
-                detail: format!("no numeric jwks_fetches in {counters}"),
-            })
+        Ok(self.counters().await?.jwks_fetches)
     }
 
     /// `jwks_last_served_unix_ms` of `GET /counters`: the wall-clock time (Unix ms) of the last
     /// JWKS request the issuer answered normally (no fault), `None` when there was none.
     pub async fn jwks_last_served_unix_ms(&self) -> Result<Option<u64>, ControlError> {
-        let counters = self.counters().await?;
-        match counters.get("jwks_last_served_unix_ms") {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| ControlError::Body {
-                what: "GET /counters".into(),
-                detail: format!("jwks_last_served_unix_ms is not a number in {counters}"),
-            }),
-        }
+        Ok(self.counters().await?.jwks_last_served_unix_ms)
     }
 }
 
@@ -386,10 +351,10 @@ mod tests {
         let keys = c.keys().await.unwrap();
         let es = keys
             .iter()
-            .find(|k| k.alg == "ES256" && k.state == "current")
+            .find(|k| k.alg == KeyAlg::Es256 && k.state == KeyState::Current)
             .unwrap();
         assert!(
-            keys.iter().any(|k| k.alg == "RS256"),
+            keys.iter().any(|k| k.alg == KeyAlg::Rs256),
             "the suite needs a published RS256 key"
         );
         // the signature covers the exact texts given, even invalid JSON

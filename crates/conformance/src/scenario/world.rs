@@ -1,23 +1,26 @@
 //! The cucumber World of the scenarios: per-scenario state (fresh subject, own loopback source
 //! address, the token under construction, every exchange) and the helpers the steps share.
 //!
-//! NOTE for the runner helper: the scenario code needs these lines in `lib.rs`:
-//! `pub mod attacker; pub mod evidence; pub mod forge; pub mod http; pub mod issuer_client;`
-//! `pub mod steps; pub mod world;`
+//! A step fails in one way: [`XauthWorld::fail`] (a verdict on the target) or
+//! [`XauthWorld::harness_error`] (the suite could not judge). Shared issuer state a `@serial`
+//! scenario changed is put back by the runner's after-hook through [`SharedState`].
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
+use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 
-use crate::attacker::AttackerListener;
 use crate::context::RunContext;
 use crate::deadline::ScenarioBound;
-use crate::evidence::{self, Exchange, Secrets};
-use crate::http::TargetClient;
-use crate::issuer_client::{Info, IssuerClient, KeyInfo, MintRequest, Minted};
+use crate::hooks::SharedState;
+use crate::net::attacker::AttackerListener;
+use crate::net::control::{Info, IssuerClient, KeyAlg, KeyInfo, MintRequest, Minted};
+use crate::net::evidence::{self, Exchange, Secrets};
+use crate::net::sources::{SourceBlock, next_source};
+use crate::net::target::TargetClient;
 use crate::plan::ScenarioKey;
+use crate::scenario::params::Family;
+use crate::scenario::state::ScenarioState;
 
 /// How a token was minted by the issuer, so that steps can re-mint variants of it.
 #[derive(Debug, Clone)]
@@ -70,6 +73,8 @@ pub struct XauthWorld {
     pub secrets: Secrets,
     /// The scenario this World runs (set by the runner before the first step).
     pub scenario: Option<ScenarioKey>,
+    /// What the stateful steps remember between the steps of this scenario.
+    pub state: ScenarioState,
     info: Option<Info>,
     keys: Option<Vec<KeyInfo>>,
 }
@@ -80,24 +85,15 @@ impl ScenarioBound for XauthWorld {
     }
 }
 
-/// Hands out distinct loopback source addresses 127.0.x.y (x >= 1), one per scenario.
-fn next_loopback_source() -> IpAddr {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let i = NEXT.fetch_add(1, Ordering::Relaxed);
-    let x = 1 + (i / 254) % 254;
-    let y = 1 + i % 254;
-    IpAddr::V4(Ipv4Addr::new(127, 0, x as u8, y as u8))
-}
-
 /// Why a World could not be created (the run context is missing or a client failed to build).
 #[derive(Debug, thiserror::Error)]
 pub enum WorldError {
     #[error("the run context is not installed (the runner must call context::install first)")]
     NoContext,
     #[error(transparent)]
-    Client(#[from] crate::http::ClientError),
+    Client(#[from] crate::net::target::ClientError),
     #[error(transparent)]
-    Control(#[from] crate::issuer_client::ControlError),
+    Control(#[from] crate::net::control::ControlError),
 }
 
 impl XauthWorld {
@@ -112,7 +108,9 @@ impl XauthWorld {
     /// A fresh World for one scenario.
     pub fn new() -> Result<Self, WorldError> {
         let ctx = crate::context::try_context().ok_or(WorldError::NoContext)?;
-        let source = ctx.loopback_sources.then(next_loopback_source);
+        let source = ctx
+            .loopback_sources
+            .then(|| next_source(SourceBlock::Scenario));
         let http = TargetClient::new(&ctx.target, ctx.timeouts.request, source)?;
         let issuer = IssuerClient::new(
             &ctx.issuer.base_url,
@@ -135,6 +133,7 @@ impl XauthWorld {
             marker: format!("xauthMarker{}", uuid::Uuid::new_v4().simple()),
             secrets,
             scenario: None,
+            state: ScenarioState::default(),
             info: None,
             keys: None,
         })
@@ -243,28 +242,19 @@ impl XauthWorld {
                 Err(e) => self.harness_error(e),
             }
         }
-        let rank = |state: &str| match state {
-            "current" => 0,
-            "standby" => 1,
-            "previous" => 2,
-            _ => 9,
-        };
-        let best = self
-            .keys
-            .as_ref()
-            .into_iter()
-            .flatten()
-            .filter(|k| k.alg == alg && rank(&k.state) < 9)
-            .min_by_key(|k| rank(&k.state))
-            .cloned();
+        let best = alg.parse::<KeyAlg>().ok().and_then(|alg| {
+            crate::net::control::published_keys(self.keys.as_deref().unwrap_or_default(), alg)
+                .first()
+                .map(|k| (*k).clone())
+        });
         best.unwrap_or_else(|| self.harness_error(format!("the issuer publishes no {alg} key")))
     }
 
     /// The mint `key` selector for a key family: an ES256/RS256 kid, or `legacy` for HS256.
-    pub async fn key_selector(&mut self, family: &str) -> String {
+    pub async fn key_selector(&mut self, family: Family) -> String {
         match family {
-            "HS256" => "legacy".to_owned(),
-            _ => self.issuer_key(family).await.kid,
+            Family::Hs256 => "legacy".to_owned(),
+            _ => self.issuer_key(family.as_str()).await.kid,
         }
     }
 
@@ -281,7 +271,7 @@ impl XauthWorld {
     /// `claims` merged over the template. Becomes the current token.
     pub async fn mint_user_token(
         &mut self,
-        family: &str,
+        family: Family,
         alg: Option<&str>,
         claims: Map<String, Value>,
         how: String,
@@ -302,7 +292,7 @@ impl XauthWorld {
         let alg = alg
             .map(str::to_owned)
             .or_else(|| header.get("alg").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| family.to_owned());
+            .unwrap_or_else(|| family.as_str().to_owned());
         self.token = Some(CurrentToken {
             compact: minted.token,
             recipe: vec![how],
@@ -376,6 +366,42 @@ impl XauthWorld {
     }
 }
 
+impl XauthWorld {
+    /// Clears the issuer's faults (JWKS and token endpoint), its clock offset and any extra
+    /// JWKS entries.
+    pub async fn clear_issuer_state(&self) -> Result<(), crate::net::control::ControlError> {
+        self.issuer.clear_faults().await?;
+        self.issuer.set_clock_offset(0).await?;
+        self.issuer.clear_extra_jwks().await?;
+        Ok(())
+    }
+
+    /// Undoes a rotation this scenario made (the key that was current before becomes current
+    /// again), so that an implementation that cannot pick up a new key fails this scenario only,
+    /// not every later scenario that mints with the current key.
+    async fn roll_back_rotation(&mut self) -> Result<(), crate::net::control::ControlError> {
+        let Some(previous) = self.state.rotation.rollback.take() else {
+            return Ok(());
+        };
+        self.issuer.standby(&previous).await?;
+        self.issuer.rotate(Some(&previous)).await?;
+        Ok(())
+    }
+}
+
+impl SharedState for XauthWorld {
+    fn restore_shared_state(&mut self, failed: bool) -> LocalBoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.clear_issuer_state().await {
+                tracing::warn!("could not restore the issuer's state: {e}");
+            }
+            if failed && let Err(e) = self.roll_back_rotation().await {
+                tracing::warn!("could not roll the issuer's key rotation back: {e}");
+            }
+        })
+    }
+}
+
 /// Unix time now, from the suite's clock.
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
@@ -421,13 +447,5 @@ mod tests {
             ],
         );
         assert_eq!(text, r#"{"a":1,"c":2,"c":3}"#);
-    }
-
-    #[test]
-    fn loopback_sources_are_distinct() {
-        let a = next_loopback_source();
-        let b = next_loopback_source();
-        assert_ne!(a, b);
-        assert!(a.is_loopback() && b.is_loopback());
     }
 }

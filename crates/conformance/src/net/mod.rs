@@ -1,0 +1,11 @@
+//! Everything the scenarios send or receive over the network, in types: the target client and
+//! its [`target::TransportError`], the issuer's control API on xauth-issuer's own wire types
+//! ([`control`]), the evidence of each exchange ([`evidence`]), the attacker listener
+//! ([`attacker`]).
+
+pub mod attacker;
+pub mod control;
+pub mod evidence;
+pub mod sources;
+pub mod target;
+pub mod urls;

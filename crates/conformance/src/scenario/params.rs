@@ -1,0 +1,131 @@
+//! Typed step parameters: the words a feature may use in a parameter position, each an enum
+//! whose regex is the whole vocabulary, so that a typo in a step or an Examples row leaves the
+//! step undefined and fails the step self-test (`every_step_is_defined_exactly_once`) instead of
+//! a scenario at run time. Usable as `{family}`, `{jwks_entry}`, `{jwks_fault}` in cucumber
+//! expressions, and as typed arguments of regex steps (through `FromStr`).
+
+use std::str::FromStr;
+
+/// The issuer key a valid token is minted with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(name = "family", regex = "ES256|RS256|HS256")]
+pub enum Family {
+    /// The issuer's ES256 (P-256) key.
+    Es256,
+    /// The issuer's RS256 key.
+    Rs256,
+    /// The legacy HS256 secret.
+    Hs256,
+}
+
+impl Family {
+    /// The signing algorithm of the family's tokens (its name).
+    pub fn alg(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// `ES256`, `RS256` or `HS256`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Es256 => "ES256",
+            Family::Rs256 => "RS256",
+            Family::Hs256 => "HS256",
+        }
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Family {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ES256" => Ok(Family::Es256),
+            "RS256" => Ok(Family::Rs256),
+            "HS256" => Ok(Family::Hs256),
+            other => Err(format!("unknown key family {other:?}")),
+        }
+    }
+}
+
+/// What `jwks_entries.feature` publishes next to the usable control key (defined beside the
+/// forging it selects, so `forge` never depends on the scenario layer).
+pub use crate::forge::unusable::JwksEntry;
+
+/// How the issuer's JWKS fails (`jwks_resilience.feature`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "jwks_fault",
+    regex = r"answer 200 with malformed JSON|answer \d+|drop the connection|answer after \d+ seconds|redirect to the attacker listener"
+)]
+pub enum JwksFault {
+    /// `answer N`: an HTTP status.
+    Status(u16),
+    /// `answer 200 with malformed JSON`.
+    Malformed,
+    /// `drop the connection`.
+    Drop,
+    /// `answer after N seconds`.
+    DelaySeconds(u64),
+    /// `redirect to the attacker listener`.
+    RedirectToAttacker,
+}
+
+impl FromStr for JwksFault {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let number = |t: &str| t.parse::<u64>().map_err(|e| format!("{s:?}: {e}"));
+        match s {
+            "answer 200 with malformed JSON" => Ok(JwksFault::Malformed),
+            "drop the connection" => Ok(JwksFault::Drop),
+            "redirect to the attacker listener" => Ok(JwksFault::RedirectToAttacker),
+            _ => {
+                if let Some(secs) = s
+                    .strip_prefix("answer after ")
+                    .and_then(|r| r.strip_suffix(" seconds"))
+                {
+                    Ok(JwksFault::DelaySeconds(number(secs)?))
+                } else if let Some(status) = s.strip_prefix("answer ") {
+                    let status = number(status)?;
+                    u16::try_from(status)
+                        .map(JwksFault::Status)
+                        .map_err(|e| format!("{s:?}: {e}"))
+                } else {
+                    Err(format!("unknown JWKS fault {s:?}"))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_jwks_entry_phrase_parses_back() {
+        for e in JwksEntry::ALL {
+            assert_eq!(e.phrase().parse::<JwksEntry>(), Ok(e));
+        }
+        assert!("an RSA key of 512 bits".parse::<JwksEntry>().is_err());
+    }
+
+    #[test]
+    fn faults_parse() {
+        assert_eq!("answer 500".parse(), Ok(JwksFault::Status(500)));
+        assert_eq!(
+            "answer 200 with malformed JSON".parse(),
+            Ok(JwksFault::Malformed)
+        );
+        assert_eq!(
+            "answer after 20 seconds".parse(),
+            Ok(JwksFault::DelaySeconds(20))
+        );
+        assert_eq!("drop the connection".parse(), Ok(JwksFault::Drop));
+        assert!("answer lots".parse::<JwksFault>().is_err());
+    }
+}

@@ -1,0 +1,58 @@
+//! `cargo xtask conformance`: build, then run the suite; without `--target`/`--spawn` against
+//! the embedded reference started with the fast profile's `[reference] args`.
+
+use std::ffi::OsString;
+use std::process::Command;
+
+use crate::process::{Outcome, cargo, has_flag, run, target_dir, workspace_root};
+use crate::profile::{FAST_PROFILE, FAST_RUN_FLAGS, fast_reference_args, shell_join};
+
+/// `cargo xtask conformance`: build, then run the suite.
+pub fn conformance(args: &[OsString]) -> Outcome {
+    conformance_with(args, true)
+}
+
+/// Runs the suite; `build` false reuses binaries that `cargo test --workspace` just built
+/// (building them again with the non-test feature set would recompile ~25 crates).
+pub fn conformance_with(args: &[OsString], build: bool) -> Outcome {
+    let against_reference = !has_flag(args, "--target") && !has_flag(args, "--spawn");
+    let bin_dir = target_dir().join("debug");
+    let built = bin_dir.join("xauth-conformance").is_file()
+        && (!against_reference || bin_dir.join("xauth-reference").is_file());
+    if build || !built {
+        let mut cmd = cargo();
+        cmd.args(["build", "--quiet", "-p", "xauth-conformance"]);
+        if against_reference {
+            cmd.args(["-p", "xauth-reference"]);
+        }
+        run(cmd)?;
+    }
+
+    let mut suite = Command::new(bin_dir.join("xauth-conformance"));
+    suite.current_dir(workspace_root()).arg("run");
+    if against_reference {
+        let mut spawn = bin_dir.join("xauth-reference").display().to_string();
+        if !has_flag(args, "--profile") {
+            // The reference started with short TTL/cooldown/window values and the profile that
+            // declares them, so the stateful families wait seconds, not minutes.
+            spawn = format!("{spawn} {}", shell_join(&fast_reference_args()?));
+            suite
+                .arg("--profile")
+                .arg(FAST_PROFILE)
+                .args(FAST_RUN_FLAGS);
+        }
+        suite.arg("--spawn").arg(spawn);
+        // The reference claims the strict reading too, so its run includes the @strict scenarios.
+        if !has_flag(args, "--strict") {
+            suite.arg("--strict");
+        }
+        if !has_flag(args, "--issuer-addr") && !has_flag(args, "--issuer") {
+            // An ephemeral port, so a developer's running mock on 54321 never collides.
+            suite.args(["--issuer-addr", "127.0.0.1:0"]);
+        }
+    }
+    // Against another implementation without --profile, the suite's built-in default applies:
+    // it declares no leeway, so the leeway-boundary scenarios are skipped rather than guessed.
+    suite.args(args);
+    run(suite)
+}
