@@ -55,6 +55,9 @@ pub struct Args {
     /// must catch it, a one-line description) and exit.
     #[arg(long)]
     pub list_defects: bool,
+    /// Personal access tokens (`--pats`; off by default).
+    #[command(flatten)]
+    pub pat: crate::pat::PatArgs,
 }
 
 /// A configuration that cannot work (the binary exits 2 with this message).

@@ -27,6 +27,11 @@ pub enum ApiError {
     /// 401 `TOKEN_EXPIRED`: a token whose signature and claims are valid but whose `exp` passed.
     #[error("token expired")]
     TokenExpired,
+    /// 401 `PAT_EXPIRED`: a personal access token that is otherwise valid but past its
+    /// `expires_at`. Not `TOKEN_EXPIRED`, whose remedy ("refresh it") a PAT does not have: the
+    /// owner must create or rotate a token, so clients must not enter a refresh loop.
+    #[error("personal access token expired")]
+    PatExpired,
     /// 403 `FORBIDDEN`: authenticated, but the policy does not allow this route.
     #[error("forbidden")]
     Forbidden,
@@ -50,6 +55,15 @@ pub enum ApiError {
     /// 400 `BAD_REQUEST` (e.g. an unreadable request body).
     #[error("bad request")]
     BadRequest,
+    /// 400 `BAD_REQUEST` with a fixed message saying which input is wrong (never echoing it).
+    #[error("invalid request: {0}")]
+    Invalid(&'static str),
+    /// 409 `CONFLICT`: the request contradicts the resource's state.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// 503 `SERVICE_UNAVAILABLE`: a dependency of this service (its database) failed.
+    #[error("service unavailable")]
+    ServiceUnavailable,
     /// 408 `REQUEST_TIMEOUT`: the request took longer than the server's bound.
     #[error("request timeout")]
     RequestTimeout,
@@ -68,7 +82,12 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated { .. } | ApiError::TokenExpired => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated { .. } | ApiError::TokenExpired | ApiError::PatExpired => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -87,6 +106,10 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated { .. } => "UNAUTHENTICATED",
             ApiError::TokenExpired => "TOKEN_EXPIRED",
+            ApiError::PatExpired => "PAT_EXPIRED",
+            ApiError::Invalid(_) => "BAD_REQUEST",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ApiError::Forbidden => "FORBIDDEN",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::NotFound => "NOT_FOUND",
@@ -106,6 +129,11 @@ impl ApiError {
             // Shared with the verifier's own axum extractor, so both answer the same bytes.
             ApiError::Unauthenticated { .. } => xauth_verifier::axum::UNAUTHENTICATED_MESSAGE,
             ApiError::TokenExpired => xauth_verifier::axum::TOKEN_EXPIRED_MESSAGE,
+            ApiError::PatExpired => {
+                "The personal access token expired; create or rotate a token to continue"
+            }
+            ApiError::Invalid(message) | ApiError::Conflict(message) => message,
+            ApiError::ServiceUnavailable => "The service is temporarily unavailable",
             ApiError::Forbidden => xauth_verifier::axum::FORBIDDEN_MESSAGE,
             ApiError::RateLimited { .. } => "Too many requests; retry later",
             ApiError::NotFound => "No such route",
@@ -166,6 +194,14 @@ impl IntoResponse for ApiError {
                     ),
                 );
             }
+            ApiError::PatExpired => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer error=\"invalid_token\", error_description=\"The personal access token expired\"",
+                    ),
+                );
+            }
             ApiError::Forbidden => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
@@ -186,6 +222,9 @@ impl IntoResponse for ApiError {
             | ApiError::NotFound
             | ApiError::PayloadTooLarge
             | ApiError::BadRequest
+            | ApiError::Invalid(_)
+            | ApiError::Conflict(_)
+            | ApiError::ServiceUnavailable
             | ApiError::RequestTimeout
             | ApiError::UpstreamUnavailable
             | ApiError::UpstreamTimeout
@@ -206,7 +245,11 @@ mod tests {
                 token_presented: true,
             },
             ApiError::TokenExpired,
+            ApiError::PatExpired,
             ApiError::Forbidden,
+            ApiError::Invalid("bad"),
+            ApiError::Conflict("conflict"),
+            ApiError::ServiceUnavailable,
             ApiError::NotFound,
             ApiError::MethodNotAllowed,
             ApiError::PayloadTooLarge,

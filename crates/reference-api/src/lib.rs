@@ -11,12 +11,16 @@
 //! | `GET /api/admin/stats` | role `service_role` | 200 JSON counters |
 //! | `POST /api/auth/v1/token?grant_type=…` | anyone | proxied to `<SUPABASE_URL>/auth/v1/token` |
 //! | `GET /health` | anyone | 200 `{"status":"ok"}` |
+//! | `/api/account/tokens…` | a user's session JWT (PATs on only) | personal access tokens, see [`pat`] |
 //!
 //! Errors are `{"error":{"code":"<CODE>","message":"<text>"}}` ([`ApiError`]): 401
 //! `UNAUTHENTICATED` / `TOKEN_EXPIRED` with `WWW-Authenticate: Bearer[ error="invalid_token"]`,
 //! 403 `FORBIDDEN` with `error="insufficient_scope"`, 429 `RATE_LIMITED` with `Retry-After`,
 //! `RateLimit` and `RateLimit-Policy`, 404 `NOT_FOUND`, 405 `METHOD_NOT_ALLOWED`, 413
-//! `PAYLOAD_TOO_LARGE`, 502 `UPSTREAM_UNAVAILABLE`, 504 `UPSTREAM_TIMEOUT`.
+//! `PAYLOAD_TOO_LARGE`, 502 `UPSTREAM_UNAVAILABLE`, 504 `UPSTREAM_TIMEOUT`. With personal access
+//! tokens on ([`pat`]) also: 401 `PAT_EXPIRED` (an expired PAT: not `TOKEN_EXPIRED`, since a PAT
+//! cannot be refreshed), 400 `BAD_REQUEST` with a message naming the bad input, 409 `CONFLICT`,
+//! 503 `SERVICE_UNAVAILABLE` (the PAT database failed).
 //!
 //! # Readiness does not wait for the JWKS
 //!
@@ -47,6 +51,7 @@ pub mod auth;
 pub mod config;
 pub mod defects;
 pub mod error;
+pub mod pat;
 pub mod proxy;
 pub mod ratelimit;
 pub mod routes;
@@ -58,8 +63,11 @@ use axum::Router;
 pub use config::{Args, Config, ConfigError, Limits};
 pub use defects::{Defects, ServiceDefect};
 pub use error::ApiError;
+pub use pat::{PatArgs, PatConfig, PatService};
 pub use ratelimit::RateClock;
-pub use server::{ServerHandle, StartError, serve, spawn};
+pub use server::{
+    ServerHandle, StartError, serve, serve_with_pats, spawn, spawn_with, spawn_with_pats,
+};
 
 /// The complete router for `config` (every route, fallback and hardening layer), for callers
 /// that bring their own server. Without connection info (`ConnectInfo<SocketAddr>`) all clients

@@ -25,6 +25,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let pats = match args.pat.config(&args.defects) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("xauth-reference: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -40,9 +47,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(xauth_reference::serve(config, shutdown_signal(), |addr| {
-        tracing::info!(%addr, "listening");
-    }));
+    let result = runtime.block_on(xauth_reference::serve_with_pats(
+        config,
+        pats,
+        shutdown_signal(),
+        |addr| {
+            tracing::info!(%addr, "listening");
+        },
+    ));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ StartError::Config(_)) => {

@@ -16,16 +16,21 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::auth::ClientIp;
 use crate::error::{ApiError, insert_rate_headers};
+use crate::pat::Scope;
 use crate::proxy::grant_type;
 use crate::state::AppState;
 
 /// The router with every route, the error fallbacks and the hardening layers.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .route("/health", get(health))
         .route("/api/content", get(content))
         .route("/api/admin/stats", get(admin_stats))
-        .route("/api/auth/v1/token", post(token_proxy))
+        .route("/api/auth/v1/token", post(token_proxy));
+    if state.pats.is_some() {
+        routes = routes.merge(crate::pat::handlers::routes());
+    }
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -61,14 +66,21 @@ async fn health() -> Response {
     json_response(json!({"status": "ok"}))
 }
 
-/// `GET /api/content`: role `authenticated` or `service_role`.
+/// `GET /api/content`: role `authenticated` or `service_role`; a PAT needs `content:read`.
 async fn content(
     State(state): State<AppState>,
     client: ClientIp,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let granted = state
-        .authorize(client, &headers, &state.content_policy)
+        .authorize_route(
+            client,
+            &headers,
+            query.as_deref(),
+            &state.content_policy,
+            Scope::ContentRead,
+        )
         .await?;
     let mut response = json_response(json!({
         "data": {
@@ -86,14 +98,22 @@ async fn content(
     Ok(response)
 }
 
-/// `GET /api/admin/stats`: role `service_role`.
+/// `GET /api/admin/stats`: role `service_role`; a PAT needs `admin:read` (and an owner whose
+/// current role is `service_role`).
 async fn admin_stats(
     State(state): State<AppState>,
     client: ClientIp,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let granted = state
-        .authorize(client, &headers, &state.admin_policy)
+        .authorize_route(
+            client,
+            &headers,
+            query.as_deref(),
+            &state.admin_policy,
+            Scope::AdminRead,
+        )
         .await?;
     let s = &state.stats;
     let mut response = json_response(json!({

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 use crate::config::{Config, ConfigError, Limits};
+use crate::pat::{PatConfig, PatService, PatStartError};
 use crate::routes::router;
 use crate::state::AppState;
 
@@ -34,6 +35,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The personal-access-token database or client could not be set up.
+    #[error("personal access tokens: {0}")]
+    Pat(#[from] PatStartError),
 }
 
 /// A running server (see [`spawn`]). Dropping it does not stop the server; call
@@ -75,8 +79,26 @@ impl ServerHandle {
 /// # Ok(()) }
 /// ```
 pub async fn spawn(config: Config) -> Result<ServerHandle, StartError> {
+    spawn_with(config, None).await
+}
+
+/// [`spawn`] with personal access tokens: opens the database (migrating it) first.
+pub async fn spawn_with_pats(
+    config: Config,
+    pats: Option<PatConfig>,
+) -> Result<ServerHandle, StartError> {
+    let pats = open_pats(&config, pats).await?;
+    spawn_with(config, pats).await
+}
+
+/// [`spawn`] with an already opened [`PatService`] (tests keep a handle on it, e.g. to count
+/// database queries, and two servers may share one).
+pub async fn spawn_with(
+    config: Config,
+    pats: Option<Arc<PatService>>,
+) -> Result<ServerHandle, StartError> {
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (listener, app, limits) = prepare(&config).await?;
+    let (listener, app, limits) = prepare(&config, pats).await?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: SocketAddr::new(config.bind, config.port),
         source,
@@ -98,7 +120,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), StartError> {
-    let (listener, app, limits) = prepare(&config).await?;
+    serve_with_pats(config, None, shutdown, on_listen).await
+}
+
+/// [`serve`] with personal access tokens when `pats` is `Some` (the binary passes
+/// `PatArgs::config`'s result).
+pub async fn serve_with_pats(
+    config: Config,
+    pats: Option<PatConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<(), StartError> {
+    let pats = open_pats(&config, pats).await?;
+    let (listener, app, limits) = prepare(&config, pats).await?;
     if let Ok(addr) = listener.local_addr() {
         on_listen(addr);
     }
@@ -106,14 +140,35 @@ pub async fn serve(
     Ok(())
 }
 
-async fn prepare(config: &Config) -> Result<(TcpListener, Router, Limits), StartError> {
+async fn open_pats(
+    config: &Config,
+    pats: Option<PatConfig>,
+) -> Result<Option<Arc<PatService>>, StartError> {
+    match pats {
+        Some(pat) => Ok(Some(PatService::open(&config.supabase_url, pat).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn prepare(
+    config: &Config,
+    pats: Option<Arc<PatService>>,
+) -> Result<(TcpListener, Router, Limits), StartError> {
+    if let Some(p) = &pats
+        && !p.defects().is_empty()
+    {
+        tracing::warn!(
+            defects = ?p.defects().names(),
+            "SEEDED PAT DEFECTS ARE ON: this server is deliberately insecure; never expose it"
+        );
+    }
     if !config.defects.is_empty() {
         tracing::warn!(
             defects = ?config.defects.names(),
             "SEEDED DEFECTS ARE ON: this server is deliberately insecure; never expose it"
         );
     }
-    let state = AppState::new(config)?;
+    let state = AppState::with_pats(config, pats)?;
     let app = router(state, config.limits.handler_timeout());
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = TcpListener::bind(addr)

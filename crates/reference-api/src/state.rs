@@ -8,6 +8,7 @@ use xauth_verifier::{Policy, Verifier};
 
 use crate::config::{Config, ConfigError};
 use crate::defects::Defects;
+use crate::pat::PatService;
 use crate::proxy::TokenProxy;
 use crate::ratelimit::Limiters;
 
@@ -46,6 +47,8 @@ pub struct Inner {
     pub admin_policy: Policy,
     /// Start time.
     pub started: Instant,
+    /// Personal access tokens, when configured.
+    pub pats: Option<Arc<PatService>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -56,8 +59,14 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state for `config`.
+    /// Builds the state for `config`, without personal access tokens.
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        Self::with_pats(config, None)
+    }
+
+    /// Builds the state for `config` with personal access tokens served by `pats` (see
+    /// [`PatService::open`]); `None` is [`AppState::new`].
+    pub fn with_pats(config: &Config, pats: Option<Arc<PatService>>) -> Result<Self, ConfigError> {
         let verifier = Verifier::new(config.verifier_config()?)
             .map_err(|e| ConfigError::Verifier(e.to_string()))?;
         let proxy = TokenProxy::new(
@@ -82,6 +91,7 @@ impl AppState {
             content_policy: Policy::require_role(["authenticated", "service_role"]),
             admin_policy: Policy::require_role(["service_role"]),
             started: Instant::now(),
+            pats,
         })))
     }
 }

@@ -2,6 +2,8 @@
 //! ephemeral loopback ports, and a plain HTTP client.
 #![allow(dead_code)]
 
+pub mod pats;
+
 use std::time::Duration;
 
 use base64::Engine;
