@@ -16,6 +16,7 @@ use crate::net::sources::{SourceBlock, next_source};
 use crate::net::target::{TargetClient, TransportError};
 use crate::report::{Failure, ScenarioReport, Status};
 use crate::scenario::params::Family;
+use crate::severity::Severity;
 
 /// A valid token of one key family, accepted by the target (or the evidence that it was not).
 pub(super) struct Base {
@@ -361,6 +362,18 @@ impl Harness {
         tags: &[&str],
         result: Result<(), Refusal>,
     ) -> ScenarioReport {
+        // A property's severity follows what it caught: an acceptance of a token the oracle
+        // (or the mutation) says must be refused is critical, a 5xx or no answer high, a wrong
+        // status or code medium. Passing, it is as severe as what it guards (critical).
+        let severity = match &result {
+            Ok(()) => Severity::Critical,
+            Err(Refusal { observed, .. }) => match observed.as_ref().and_then(|o| o.status) {
+                Some(s) if (200..300).contains(&s) => Severity::Critical,
+                Some(s) if s >= 500 => Severity::High,
+                None if observed.is_some() => Severity::High,
+                _ => Severity::Medium,
+            },
+        };
         let (status, failure) = match result {
             Ok(()) => (Status::Passed, None),
             Err(Refusal { message, observed }) => (
@@ -380,7 +393,11 @@ impl Harness {
         ScenarioReport {
             name: name.into(),
             line,
-            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            tags: tags
+                .iter()
+                .map(|t| (*t).to_owned())
+                .chain(std::iter::once(severity.as_str().to_owned()))
+                .collect(),
             status,
             duration: Duration::ZERO,
             failure,
