@@ -1,4 +1,5 @@
 //! `cargo xtask targets`: the suite against the correct implementations in `interop/targets/`.
+//! (Just over 500 lines: installing, running and summarising one target read best in one place.)
 //!
 //! Each `interop/targets/<name>/` holds a server written the way its libraries' documentation
 //! shows and a `profile.toml` whose header comment names the `xauth-conformance run … --spawn

@@ -2,6 +2,9 @@
 //! in step: every tag names a heading `## Axx — <title>`, the headings run in order without
 //! duplicates or gaps, and a heading that no scenario tags says why in a `Not covered:` line.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,9 @@
 //! a defect the selection catches (in the catalogue rows it declares) is reported caught, one it
 //! cannot see survives and fails the gate, and usage errors exit 2.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -1,6 +1,9 @@
 //! Profile parsing: the shipped profile, defaults, and one-line errors naming file, line and
 //! field (insta snapshots).
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use xauth_conformance::profile::{Profile, RateLimitKeying};

@@ -2,6 +2,9 @@
 //! ephemeral loopback ports: they pass on the clean reference and fail (with a shrunk, replayable
 //! reproduction) when a seeded defect is switched on.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use xauth_conformance::context::{IssuerEndpoint, RunContext, Timeouts};

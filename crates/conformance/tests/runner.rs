@@ -6,6 +6,9 @@
 //! One file of ~1100 lines on purpose: every test drives the same built binary through the same
 //! `Fixture` and feature texts, and splitting it would split those.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! Every route, error code and header of the reference API, over real HTTP against the real
 //! in-process issuer.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use serde_json::{Value, json};

@@ -1,6 +1,9 @@
 //! The `xauth-reference` binary: `--list-defects`, exit 2 on bad configuration, the environment
 //! contract, and graceful shutdown on SIGTERM.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! Each service-side seeded defect is observable over HTTP (and absent without its flag), and
 //! verifier-side defects are passed through to the verifier.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::num::NonZeroU32;

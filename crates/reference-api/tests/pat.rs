@@ -2,6 +2,9 @@
 //! and the admin API), SQLite in a temp dir, an injected PAT clock. Each seeded PAT defect
 //! flips the verdict of the test that names it.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use serde_json::{Value, json};

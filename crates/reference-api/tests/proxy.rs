@@ -2,6 +2,9 @@
 //! exact forwarding checked on a wiremock upstream, and broken upstreams (down → 502, slow → 504,
 //! oversized → 502) with bounded waits.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! Rate limiting over real HTTP: per verified subject, per client IP for everything else, resets
 //! driven by a fake clock (no sleeping), and forged floods that cannot throttle their victim.
 
+// Test code: unwrap() is the assertion (clippy does not treat integration tests as test code).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::num::NonZeroU32;

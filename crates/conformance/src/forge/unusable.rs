@@ -21,7 +21,10 @@ pub enum Signer {
     Rs256(Box<rsa::RsaPrivateKey>),
     /// RSA with public exponent 1: `s^1 mod n = s`, so the "signature" is the PKCS#1 v1.5
     /// encoded message itself, `len` bytes long (anyone can make it).
-    RsaExponentOne { len: usize },
+    RsaExponentOne {
+        /// The modulus length in bytes, which is the signature length.
+        len: usize,
+    },
     /// HMAC-SHA-256 with these key bytes.
     Hs256(Vec<u8>),
 }

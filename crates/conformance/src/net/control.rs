@@ -14,32 +14,52 @@ pub use xauth_issuer::{
 /// Why a control call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
+    /// The request could not be sent, or its response body could not be read.
     #[error("control API request {what} failed: {source}")]
     Transport {
+        /// The control call attempted (method and path).
         what: String,
+        /// The HTTP client error.
         #[source]
         source: reqwest::Error,
     },
+    /// The issuer answered with a non-success status.
     #[error("control API {what} answered {status}: {body}")]
     Status {
+        /// The control call attempted (method and path).
         what: String,
+        /// The HTTP status code received.
         status: u16,
+        /// The response body, as text.
         body: String,
     },
+    /// The response body did not deserialize into the expected type.
     #[error("control API {what} answered an unexpected body: {detail}")]
-    Body { what: String, detail: String },
+    Body {
+        /// The control call attempted (method and path).
+        what: String,
+        /// The deserialization error.
+        detail: String,
+    },
 }
 
 /// `GET /info`. Declared here rather than taken from `xauth_issuer::IssuerInfo`: an issuer
 /// attached with `--issuer` may have no legacy secret, so `jwt_secret` is optional.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Info {
+    /// Base URL of the issuer (`SUPABASE_URL`).
     pub api_url: String,
+    /// The auth base URL, `<api_url>/auth/v1`.
     pub auth_url: String,
+    /// The `iss` of the access tokens it mints.
     pub issuer: String,
+    /// Where the issuer publishes its JWKS.
     pub jwks_url: String,
+    /// The anon API key clients send as `apikey`.
     pub anon_key: String,
+    /// The service_role API key, also the control API's credential.
     pub service_role_key: String,
+    /// The legacy HS256 secret, if the issuer has one (absent or empty: none).
     #[serde(default)]
     pub jwt_secret: Option<String>,
 }

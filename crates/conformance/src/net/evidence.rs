@@ -13,7 +13,9 @@ const SHOW_MAX: usize = 2000;
 /// One request and its outcome.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// The HTTP method sent (`GET`, `POST`, ...).
     pub method: String,
+    /// The full request URL.
     pub url: String,
     /// Request headers as sent (not redacted; redaction happens when reporting).
     pub request_headers: Vec<(String, String)>,
@@ -21,15 +23,20 @@ pub struct Exchange {
     pub token: Option<String>,
     /// The response, or why none was received.
     pub outcome: Result<Response, TransportError>,
+    /// Wall-clock time from sending to the full response (or the transport error).
     pub elapsed: Duration,
 }
 
 /// A received response (body capped by `http::MAX_BODY_BYTES`).
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The HTTP status code.
     pub status: u16,
+    /// Response headers in the order received.
     pub headers: Vec<(String, String)>,
+    /// The response body, possibly cut at the cap.
     pub body: Vec<u8>,
+    /// Whether `body` was cut at the cap.
     pub body_truncated: bool,
 }
 

@@ -59,6 +59,7 @@ pub enum Exp {
 /// `nbf` relative to now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nbf {
+    /// No `nbf` claim.
     Absent,
     /// `min(now - secs, exp - MARGIN)`.
     Past(i64),
@@ -69,11 +70,13 @@ pub enum Nbf {
 /// `iss`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Iss {
+    /// The issuer the target trusts.
     Right,
     /// Another project.
     OtherProject,
     /// The issuer with a trailing slash.
     TrailingSlash,
+    /// No `iss` claim.
     Absent,
 }
 
@@ -90,19 +93,26 @@ pub enum Aud {
     Wrong,
     /// `["other"]`.
     WrongArray,
+    /// No `aud` claim.
     Absent,
 }
 
 /// One generated case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimCase {
+    /// The key family the token is signed with.
     pub family: Family,
+    /// The route called (and the claims merged for it).
     pub route: Route,
+    /// The `exp` claim.
     pub exp: Exp,
+    /// The `nbf` claim.
     pub nbf: Nbf,
     /// `iat = min(now - iat_age, exp - MARGIN)` (always in the past, never after `exp`).
     pub iat_age: i64,
+    /// The `iss` claim.
     pub iss: Iss,
+    /// The `aud` claim.
     pub aud: Aud,
     /// `typ: "JWT"` in the header (else absent).
     pub typ_jwt: bool,
@@ -115,10 +125,15 @@ pub struct ClaimCase {
 /// The value of an extra claim.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExtraValue {
+    /// A JSON integer.
     Int(i64),
+    /// A JSON string.
     Str(String),
+    /// A JSON boolean.
     Bool(bool),
+    /// JSON `null`.
     Null,
+    /// A JSON array of integers.
     List(Vec<i64>),
 }
 

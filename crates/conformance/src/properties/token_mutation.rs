@@ -39,8 +39,11 @@ use crate::forge::{b64, ecdsa, jws::Jws};
 /// One of the three segments of a compact JWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segment {
+    /// The first segment: the JOSE header.
     Header,
+    /// The second segment: the claims.
     Payload,
+    /// The third segment: the signature.
     Signature,
 }
 
@@ -94,23 +97,44 @@ pub enum ClaimEdit {
 pub enum Mutation {
     /// One bit of a segment's decoded bytes flipped (index taken modulo the length).
     FlipBit {
+        /// The segment whose decoded bytes are changed.
         segment: Segment,
+        /// The byte index (taken modulo the decoded length).
         index: usize,
+        /// The bit within that byte (taken modulo 8).
         bit: u8,
     },
     /// Several bits flipped.
     FlipBits {
+        /// The segment whose decoded bytes are changed.
         segment: Segment,
+        /// `(byte index, bit)` pairs, each taken modulo the length and 8 like `FlipBit`.
         bits: Vec<(usize, u8)>,
     },
     /// Two segments exchanged.
-    SwapSegments { a: Segment, b: Segment },
+    SwapSegments {
+        /// One segment of the pair.
+        a: Segment,
+        /// The segment it is exchanged with.
+        b: Segment,
+    },
     /// A header or payload segment re-encoded (the signature covers its exact text).
-    Reencode { segment: Segment, how: Reencoding },
+    Reencode {
+        /// The segment re-encoded (header or payload).
+        segment: Segment,
+        /// The alternative encoding used.
+        how: Reencoding,
+    },
     /// The compact text cut short by `cut` characters (at least one, never all).
-    Truncate { cut: usize },
+    Truncate {
+        /// How many trailing characters are removed.
+        cut: usize,
+    },
     /// The decoded signature cut short by `cut` bytes.
-    TruncateSignature { cut: usize },
+    TruncateSignature {
+        /// How many trailing signature bytes are removed.
+        cut: usize,
+    },
     /// The signature replaced by zero bytes of the same length (the "psychic" signature).
     ZeroSignature,
     /// The signature segment emptied (`header.payload.`).

@@ -88,10 +88,13 @@ impl ScenarioBound for XauthWorld {
 /// Why a World could not be created (the run context is missing or a client failed to build).
 #[derive(Debug, thiserror::Error)]
 pub enum WorldError {
+    /// The run context has not been installed.
     #[error("the run context is not installed (the runner must call context::install first)")]
     NoContext,
+    /// A target HTTP client could not be built.
     #[error(transparent)]
     Client(#[from] crate::net::target::ClientError),
+    /// A control API client for the issuer could not be built.
     #[error(transparent)]
     Control(#[from] crate::net::control::ControlError),
 }

@@ -1,4 +1,5 @@
-//! Users, identities, sessions and refresh tokens, and their GoTrue JSON shapes.
+//! Users, identities, sessions and refresh tokens, and their GoTrue JSON shapes. (Over 500
+//! lines: GoTrue's JSON shapes are wide, and each sits next to the model it renders.)
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
