@@ -50,9 +50,22 @@ pub struct RunContext {
 }
 
 impl RunContext {
+    /// The run's secrets, never shown in a report: the issuer's API keys, control key and
+    /// legacy HS256 secret.
+    pub fn secrets(&self) -> crate::net::evidence::Secrets {
+        let mut secrets = crate::net::evidence::Secrets::default();
+        secrets.add(&self.issuer.service_role_key, "XAUTH_SERVICE_ROLE_KEY");
+        secrets.add(&self.issuer.control_key, "XAUTH_CONTROL_KEY");
+        secrets.add(&self.issuer.anon_key, "XAUTH_ANON_KEY");
+        if let Some(s) = &self.issuer.jwt_secret {
+            secrets.add(s, "XAUTH_JWT_SECRET");
+        }
+        secrets
+    }
+
     /// `path` (e.g. a profile route) joined to the target base URL, keeping any base path.
     pub fn target_url(&self, path: &str) -> url::Url {
-        join_path(&self.target, path)
+        crate::net::urls::join(&self.target, path)
     }
 }
 
@@ -90,15 +103,15 @@ impl std::fmt::Debug for IssuerEndpoint {
 impl IssuerEndpoint {
     /// `<base>/auth/v1` (the GoTrue API and the tokens' `iss`).
     pub fn auth_url(&self) -> url::Url {
-        join_path(&self.base_url, "/auth/v1")
+        crate::net::urls::join(&self.base_url, "/auth/v1")
     }
     /// `<base>/_control/v1`.
     pub fn control_url(&self) -> url::Url {
-        join_path(&self.base_url, "/_control/v1")
+        crate::net::urls::join(&self.base_url, "/_control/v1")
     }
     /// `<base>/auth/v1/.well-known/jwks.json`.
     pub fn jwks_url(&self) -> url::Url {
-        join_path(&self.base_url, "/auth/v1/.well-known/jwks.json")
+        crate::net::urls::join(&self.base_url, "/auth/v1/.well-known/jwks.json")
     }
 }
 
@@ -118,20 +131,6 @@ impl Default for Timeouts {
             scenario: Duration::from_secs(60),
         }
     }
-}
-
-/// `base` with `path` appended to its path (a trailing `/` of the base is not doubled).
-pub fn join_path(base: &url::Url, path: &str) -> url::Url {
-    let mut u = base.clone();
-    let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
-    match joined.split_once('?') {
-        Some((p, q)) => {
-            u.set_path(p);
-            u.set_query(Some(q));
-        }
-        None => u.set_path(&joined),
-    }
-    u
 }
 
 static CONTEXT: OnceLock<Arc<RunContext>> = OnceLock::new();

@@ -62,18 +62,6 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// The run's secrets: the issuer's API keys, control key and legacy HS256 secret.
-    pub fn of_run(ctx: &crate::context::RunContext) -> Self {
-        let mut secrets = Self::default();
-        secrets.add(&ctx.issuer.service_role_key, "XAUTH_SERVICE_ROLE_KEY");
-        secrets.add(&ctx.issuer.control_key, "XAUTH_CONTROL_KEY");
-        secrets.add(&ctx.issuer.anon_key, "XAUTH_ANON_KEY");
-        if let Some(s) = &ctx.issuer.jwt_secret {
-            secrets.add(s, "XAUTH_JWT_SECRET");
-        }
-        secrets
-    }
-
     /// Adds a secret (ignored when shorter than 8 bytes: too short to redact meaningfully).
     pub fn add(&mut self, value: &str, name: &'static str) {
         if value.len() >= 8 && !self.entries.iter().any(|(v, _)| v == value) {

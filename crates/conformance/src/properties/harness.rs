@@ -140,7 +140,7 @@ impl Harness {
             ctx.timeouts.request,
         )
         .map_err(|e| e.to_string())?;
-        let secrets = Secrets::of_run(ctx);
+        let secrets = ctx.secrets();
         // Rate limits: stay under half of every declared limit per source address (loopback)
         // or in total (elsewhere, where the source cannot change).
         let rl = &ctx.profile.rate_limit;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::RunArgs;
-use crate::context::join_path;
 use crate::expect_fail::ExpectFail;
 use crate::feature_files::{self, FeatureSource};
 use crate::issuer_boot::{self, RunningIssuer};
+use crate::net::urls::join;
 use crate::plan::{self, Decision, Plan, Requirements};
 use crate::profile::Profile;
 use crate::spawn::{self, Spawned};
@@ -163,7 +163,7 @@ pub(crate) async fn target(
             .clone()
             .ok_or_else(|| SetupError("no --target".into()))?;
         check_reachable(
-            &join_path(&target, profile.routes.readiness.as_str()),
+            &join(&target, profile.routes.readiness.as_str()),
             args.request_timeout,
         )
         .await?;
@@ -202,7 +202,7 @@ pub(crate) async fn target(
     let target: url::Url = format!("http://127.0.0.1:{port}/")
         .parse()
         .map_err(|e| SetupError(format!("{e}")))?;
-    let ready = join_path(&target, profile.routes.readiness.as_str());
+    let ready = join(&target, profile.routes.readiness.as_str());
     spawned
         .wait_ready(&ready, args.ready_timeout, readiness_probe_timeout)
         .await?;

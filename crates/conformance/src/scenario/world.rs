@@ -120,7 +120,7 @@ impl XauthWorld {
             &ctx.issuer.control_key,
             ctx.timeouts.request,
         )?;
-        let secrets = Secrets::of_run(&ctx);
+        let secrets = ctx.secrets();
         Ok(Self {
             ctx,
             http,
