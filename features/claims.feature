@@ -236,11 +236,19 @@ Feature: Claims of a genuinely signed token
     Examples:
       | value  |
       | absent |
-      | ""     |
       | 12345  |
       | null   |
       | true   |
       | ["x"]  |
+
+  @A57 @low @strict
+  Scenario: A token whose "sub" is the empty string is unauthenticated (strict: libraries check presence and type, not emptiness)
+    Only the issuer's key can sign such a token and GoTrue never issues one; jose's requiredClaims,
+    PyJWT's require and jsonwebtoken's required_spec_claims all accept "" as present, so refusing
+    it is a hardening reading.
+    Given an ES256 access token for a fresh user with "sub" set to ""
+    When I call the protected route with it
+    Then the response is 401 UNAUTHENTICATED
 
   @A58 @medium
   Scenario: Explicit typing: typ "JWT", as GoTrue sets it, is accepted
