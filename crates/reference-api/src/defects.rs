@@ -104,7 +104,7 @@ impl fmt::Display for ServiceDefect {
 pub struct DefectInfo {
     /// The stable name.
     pub name: &'static str,
-    /// `"verifier"` or `"service"`.
+    /// `"verifier"`, `"service"` or `"pat"` (personal access tokens; needs `--pats`).
     pub side: &'static str,
     /// What goes wrong.
     pub description: &'static str,
@@ -134,7 +134,13 @@ pub fn registry() -> Vec<DefectInfo> {
         description: d.description(),
         rows: d.rows(),
     });
-    verifier.chain(service).collect()
+    let pat = crate::pat::PatDefect::ALL.iter().map(|d| DefectInfo {
+        name: d.name(),
+        side: "pat",
+        description: d.description(),
+        rows: d.rows(),
+    });
+    verifier.chain(service).chain(pat).collect()
 }
 
 /// A defect name that does not exist.
@@ -155,6 +161,7 @@ pub fn valid_names() -> Vec<&'static str> {
 pub struct Defects {
     verifier: Vec<Defect>,
     service: BTreeSet<ServiceDefect>,
+    pat: crate::pat::PatDefects,
 }
 
 impl Defects {
@@ -187,6 +194,8 @@ impl Defects {
     pub fn insert(&mut self, name: &str) -> Result<(), UnknownDefect> {
         if let Ok(s) = name.parse::<ServiceDefect>() {
             self.service.insert(s);
+        } else if let Ok(p) = name.parse::<crate::pat::PatDefect>() {
+            self.pat.insert(p);
         } else if let Ok(v) = name.parse::<Defect>() {
             if !self.verifier.contains(&v) {
                 self.verifier.push(v);
@@ -209,9 +218,14 @@ impl Defects {
         &self.verifier
     }
 
+    /// The PAT defects (they take effect with `--pats`).
+    pub fn pat(&self) -> &crate::pat::PatDefects {
+        &self.pat
+    }
+
     /// Whether no defect at all is on.
     pub fn is_empty(&self) -> bool {
-        self.verifier.is_empty() && self.service.is_empty()
+        self.verifier.is_empty() && self.service.is_empty() && self.pat.is_empty()
     }
 
     /// Names of every defect switched on.
@@ -220,6 +234,7 @@ impl Defects {
             .iter()
             .map(|d| d.name())
             .chain(self.service.iter().map(|d| d.name()))
+            .chain(self.pat.names())
             .collect()
     }
 

@@ -32,6 +32,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if pats.is_none()
+        && let Some(d) = config.defects.pat().names().first()
+    {
+        eprintln!("xauth-reference: error: --defect {d} is a PAT defect: it needs --pats");
+        return ExitCode::from(2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

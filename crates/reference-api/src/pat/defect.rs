@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 macro_rules! pat_defects {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal, $desc:literal;)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal, rows [$($row:literal),+ $(,)?], $desc:literal;)*) => {
         /// One seeded PAT defect.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum PatDefect {
@@ -27,6 +27,11 @@ macro_rules! pat_defects {
             pub fn description(self) -> &'static str {
                 match self { $(PatDefect::$variant => $desc,)* }
             }
+
+            /// The attack-catalogue rows whose scenarios must catch it.
+            pub fn rows(self) -> &'static [&'static str] {
+                match self { $(PatDefect::$variant => &[$($row),+],)* }
+            }
         }
 
         impl FromStr for PatDefect {
@@ -39,38 +44,39 @@ macro_rules! pat_defects {
 }
 
 pat_defects! {
-    /// The CRC32 checksum is not verified: every well-shaped string costs a database lookup.
-    NoChecksum => "pat-no-checksum",
-        "the PAT checksum is not verified before the database lookup";
+    /// The CRC32 checksum is not verified and not part of the stored digest: every well-shaped
+    /// string costs a database lookup, and a live token with a mistyped checksum is accepted.
+    NoChecksum => "pat-no-checksum", rows ["A66"],
+        "the PAT checksum is neither verified nor hashed: a live token with another checksum is accepted";
     /// Validated PATs are cached in-process, so a revocation is not seen until the entry ages out.
-    RevocationCached => "pat-revocation-cached",
+    RevocationCached => "pat-revocation-cached", rows ["A64"],
         "validated PATs are cached in-process for 5 minutes: a revoked PAT keeps working";
     /// `expires_at` is not checked.
-    IgnoreExpiry => "pat-ignore-expiry",
+    IgnoreExpiry => "pat-ignore-expiry", rows ["A67"],
         "expired PATs are accepted";
     /// The token's scopes are not checked against the route.
-    ScopeNotEnforced => "pat-scope-not-enforced",
+    ScopeNotEnforced => "pat-scope-not-enforced", rows ["A68"],
         "PAT scopes are not enforced: any PAT reaches every route its owner could";
     /// The PAT's scopes grant the role the route needs, whatever the owner may do.
-    OutranksOwner => "pat-outranks-owner",
+    OutranksOwner => "pat-outranks-owner", rows ["A68"],
         "a PAT's scopes grant access beyond its owner's role (admin:read works for a plain user)";
     /// A PAT is accepted by the management endpoints.
-    MintsPats => "pat-mints-pats",
+    MintsPats => "pat-mints-pats", rows ["A69"],
         "a PAT can create, list, rotate and revoke PATs";
     /// The owner is not checked at use.
-    OwnerDeletionIgnored => "pat-owner-deletion-ignored",
+    OwnerDeletionIgnored => "pat-owner-deletion-ignored", rows ["A68"],
         "PATs keep working after their owner is deleted";
     /// The list endpoint returns the secret.
-    ListLeaksSecret => "pat-list-leaks-secret",
+    ListLeaksSecret => "pat-list-leaks-secret", rows ["A65"],
         "the list endpoint returns each token's secret";
     /// `?access_token=` is accepted for PATs.
-    QueryString => "pat-query-string",
+    QueryString => "pat-query-string", rows ["A71"],
         "a PAT in the access_token query parameter is accepted";
     /// A PAT-prefixed JWT is verified as a JWT (dispatch on shape, not prefix).
-    JwtConfusion => "pat-jwt-confusion",
+    JwtConfusion => "pat-jwt-confusion", rows ["A70"],
         "a token with the PAT prefix followed by a JWT is accepted as that JWT";
     /// The rate limit is keyed per token, so minting tokens buys budget.
-    PerTokenRateLimit => "pat-per-token-rate-limit",
+    PerTokenRateLimit => "pat-per-token-rate-limit", rows ["A72"],
         "PAT requests are rate limited per token instead of per owner";
 }
 

@@ -2,10 +2,10 @@
 //!
 //! | method and path | body | answer |
 //! |---|---|---|
-//! | `POST /api/account/tokens` | `{"name","scopes":[…],"expires_in_days"}` | 201 `{"data":{…token, "token":"xpat_…"}}` (the only time the secret is shown) |
+//! | `POST /api/account/tokens` | `{"name","scopes":[…],"expires_in_days"}` or `…,"expires_in_seconds"}` | 201 `{"data":{…token, "token":"xpat_…"}}` (the only time the secret is shown) |
 //! | `GET /api/account/tokens` | | 200 `{"data":[token…]}`, newest first, at most 100, never a secret |
 //! | `DELETE /api/account/tokens/{id}` | | 204 (idempotent); 404 when not the caller's |
-//! | `POST /api/account/tokens/{id}/rotate` | optional `{"expires_in_days"}` | 201 as create; 409 `CONFLICT` when the token was already revoked (its whole family is revoked) |
+//! | `POST /api/account/tokens/{id}/rotate` | optional `{"expires_in_days"}` or `{"expires_in_seconds"}` | 201 as create; 409 `CONFLICT` when the token was already revoked (its whole family is revoked) |
 //!
 //! A token object: `{"id","name","scopes","token_prefix":"xpat_","last_chars","display",
 //! "created_at","expires_at","last_used_at","revoked_at","status"}` (times RFC 3339 UTC or
@@ -51,7 +51,10 @@ pub fn routes() -> Router<AppState> {
 struct CreateRequest {
     name: String,
     scopes: Vec<String>,
-    expires_in_days: u32,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+    #[serde(default)]
+    expires_in_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +62,8 @@ struct CreateRequest {
 struct RotateRequest {
     #[serde(default)]
     expires_in_days: Option<u32>,
+    #[serde(default)]
+    expires_in_seconds: Option<u64>,
 }
 
 fn service(state: &AppState) -> Result<&PatService, ApiError> {
@@ -166,13 +171,28 @@ fn allowed_to(pats: &PatService, scopes: &[Scope], role: &str) -> Result<(), Api
     }
 }
 
-fn checked_days(pats: &PatService, days: u32) -> Result<i64, ApiError> {
-    if (1..=pats.config().max_ttl_days).contains(&days) {
-        Ok(i64::from(days) * 86_400)
+/// The lifetime asked for, in seconds: `expires_in_days` or `expires_in_seconds` (exactly one
+/// when `required`), at least 1 s and at most the server's maximum lifetime.
+fn checked_ttl(
+    pats: &PatService,
+    days: Option<u32>,
+    seconds: Option<u64>,
+    required: bool,
+) -> Result<Option<i64>, ApiError> {
+    const BAD: ApiError = ApiError::Invalid(
+        "give expires_in_days or expires_in_seconds (one of them), at least 1 s and at most the server's maximum lifetime",
+    );
+    let max = u64::from(pats.config().max_ttl_days) * 86_400;
+    let ttl = match (days, seconds) {
+        (Some(d), None) => u64::from(d).checked_mul(86_400).ok_or(BAD)?,
+        (None, Some(s)) => s,
+        (None, None) if !required => return Ok(None),
+        _ => return Err(BAD),
+    };
+    if (1..=max).contains(&ttl) {
+        i64::try_from(ttl).map(Some).map_err(|_| BAD)
     } else {
-        Err(ApiError::Invalid(
-            "expires_in_days must be at least 1 and at most the server's maximum lifetime",
-        ))
+        Err(BAD)
     }
 }
 
@@ -192,7 +212,7 @@ fn new_row(
         id,
         owner_id: owner.to_owned(),
         name: name.to_owned(),
-        token_digest: token::digest(&secret, pats.config().pepper.as_deref()),
+        token_digest: pats.digest(&secret),
         last_chars: token::last_chars(&secret),
         scopes: scopes_text(scopes),
         created_at: now,
@@ -239,7 +259,13 @@ async fn create(
         ));
     }
     let scopes = checked_scopes(pats, &request.scopes, &session.role)?;
-    let ttl = checked_days(pats, request.expires_in_days)?;
+    let ttl = checked_ttl(
+        pats,
+        request.expires_in_days,
+        request.expires_in_seconds,
+        true,
+    )?
+    .unwrap_or(86_400);
     if !is_uuid(&session.user_id) {
         // Its owner could never be checked at the auth server: refuse rather than trust forever.
         return Err(ApiError::Forbidden);
@@ -336,10 +362,16 @@ async fn rotate(
         .map_err(store_failed)?
         .ok_or(ApiError::NotFound)?;
     let now = pats.now();
-    let ttl = match request.expires_in_days {
-        Some(days) => checked_days(pats, days)?,
+    let ttl = match checked_ttl(
+        pats,
+        request.expires_in_days,
+        request.expires_in_seconds,
+        false,
+    )? {
+        Some(ttl) => ttl,
+        // The old token's lifetime.
         None => (old.expires_at - old.created_at)
-            .clamp(86_400, i64::from(pats.config().max_ttl_days) * 86_400),
+            .clamp(1, i64::from(pats.config().max_ttl_days) * 86_400),
     };
     let scopes = parse_scopes(&old.scopes);
     if old.revoked_at.is_none() {
