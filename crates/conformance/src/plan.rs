@@ -20,6 +20,11 @@
 //! | `@needs-rfc6750` | `strict.rfc6750_headers = true` |
 //! | `@needs-loopback` | the target is on a loopback address |
 //! | `@needs-declared-leeway` | a `--profile` file was given (it declares `leeway_seconds`) |
+//! | `@needs-pat` | `pat.enabled = true` |
+//! | `@needs-pat-rotation` | `pat.enabled` and `pat.rotate.path` is not `""` |
+//! | `@needs-pat-short-ttl` | `pat.enabled` and a token can be created to expire within 30 s (`pat.min_ttl_seconds`, a `{ttl_seconds}` or `{expires_at}` body) |
+//! | `@needs-pat-last-used` | `pat.enabled` and `pat.list.last_used_pointer` is not `""` |
+//! | `@needs-pat-owner-rate-limit` | `pat.enabled`, `rate_limit.enabled` and `pat.rate_limit_keying = "owner"` |
 //! | `@needs-distinct-permission-route` | `routes.permission.path` is not `routes.protected` (an API with one role-gated route cannot both accept and forbid one token there) |
 //! | `@slow` | `--slow` is given |
 //! | `@strict` | `--strict` is given (a reading stricter than the contract fixes) |
@@ -127,6 +132,11 @@ pub const REQUIREMENT_TAGS: &[&str] = &[
     "needs-loopback",
     "needs-declared-leeway",
     "needs-distinct-permission-route",
+    "needs-pat",
+    "needs-pat-rotation",
+    "needs-pat-short-ttl",
+    "needs-pat-last-used",
+    "needs-pat-owner-rate-limit",
 ];
 
 impl Requirements {
@@ -162,6 +172,19 @@ impl Requirements {
                 "needs-distinct-permission-route" => (p.routes.permission.path
                     == p.routes.protected)
                     .then_some("the profile's permission route is its protected route (routes.permission.path = routes.protected): one role-gated route cannot both accept and forbid the same token"),
+                "needs-pat" => (!p.pat.enabled)
+                    .then_some("the profile declares no personal access tokens (pat.enabled = false)"),
+                "needs-pat-rotation" => (!p.pat.enabled || !p.pat.has_rotation())
+                    .then_some("the profile declares no PAT rotation (pat.rotate.path = \"\")"),
+                "needs-pat-short-ttl" => (!p.pat.enabled || p.pat.short_ttl().is_none())
+                    .then_some("the profile's PATs cannot be created to expire within 30 s (pat.min_ttl_seconds, or a create body without {ttl_seconds} or {expires_at})"),
+                "needs-pat-last-used" => (!p.pat.enabled
+                    || p.pat.list.last_used_pointer.as_str().is_empty())
+                    .then_some("the profile's PAT list does not show last use (pat.list.last_used_pointer = \"\")"),
+                "needs-pat-owner-rate-limit" => (!p.pat.enabled
+                    || !p.rate_limit.enabled
+                    || p.pat.rate_limit_keying != crate::profile::pat::PatRateKeying::Owner)
+                    .then_some("the profile declares no per-owner PAT rate limit (rate_limit.enabled, pat.rate_limit_keying = \"owner\")"),
                 "needs-loopback" => (!self.loopback)
                     .then_some("needs its own 127.0.x.y source address per scenario: the target is not on IPv4 loopback, or this system does not route 127.0.x.y"),
                 "slow" => (!self.slow).then_some("@slow (run with --slow)"),
@@ -394,7 +417,8 @@ mod tests {
         let default = req(|_| {});
         for tag in REQUIREMENT_TAGS {
             // The built-in profile does not require RFC 6750 challenges.
-            let expect_skip = matches!(*tag, "needs-no-hs256" | "needs-rfc6750");
+            let expect_skip =
+                matches!(*tag, "needs-no-hs256" | "needs-rfc6750") || tag.starts_with("needs-pat");
             assert_eq!(skipped(&default, tag), expect_skip, "{tag}");
         }
         assert!(!skipped(
@@ -430,6 +454,24 @@ mod tests {
             "needs-rfc6750"
         ));
         assert!(skipped(&req(|r| r.loopback = false), "needs-loopback"));
+        let pats = req(|r| r.profile.pat.enabled = true);
+        for tag in REQUIREMENT_TAGS
+            .iter()
+            .filter(|t| t.starts_with("needs-pat"))
+        {
+            assert!(!skipped(&pats, tag), "{tag}");
+        }
+        let pats_no_rotation = req(|r| {
+            r.profile.pat.enabled = true;
+            r.profile.pat.rotate.path = String::new();
+        });
+        assert!(skipped(&pats_no_rotation, "needs-pat-rotation"));
+        assert!(!skipped(&pats_no_rotation, "needs-pat"));
+        let pats_per_token = req(|r| {
+            r.profile.pat.enabled = true;
+            r.profile.pat.rate_limit_keying = crate::profile::pat::PatRateKeying::Token;
+        });
+        assert!(skipped(&pats_per_token, "needs-pat-owner-rate-limit"));
         assert!(default.check(&["needs-magic".to_owned()]).is_err());
         assert_eq!(
             default.check(&["P0".to_owned(), "A01".to_owned()]).unwrap(),

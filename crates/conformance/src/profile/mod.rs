@@ -5,9 +5,8 @@
 //! file is the reference's profile. Unknown fields are errors, and every error names the field
 //! and the line it is on.
 //!
-//! One file of ~650 lines on purpose: the profile's schema, its defaults, its validation and the
-//! line numbers of its errors are one concern (the TOML a user writes), and about a fifth is
-//! its unit tests.
+//! This file holds the profile's schema, its defaults, its validation and the line numbers of
+//! its errors (one concern: the TOML a user writes); the `[pat]` section is [`pat`].
 //!
 //! ```
 //! use xauth_conformance::profile::Profile;
@@ -28,6 +27,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+pub mod pat;
+
+pub use pat::Pat;
 
 /// The largest leeway a profile may declare (the verifier caps leeway at 300 s as well).
 pub const MAX_LEEWAY_SECONDS: u64 = 300;
@@ -62,6 +65,8 @@ pub struct Profile {
     pub legacy_hs256: bool,
     /// Strictness switches: checks that go beyond status and error code.
     pub strict: Strict,
+    /// Personal access tokens (`[pat]`); off by default.
+    pub pat: Pat,
     /// How to start `xauth-reference` so that it matches this profile (`[reference] args`),
     /// for the developer commands (`cargo xtask conformance`, `cargo xtask mutants`). The
     /// runner itself never reads it: `--spawn 'CMD'` says how to start an implementation.
@@ -82,6 +87,7 @@ impl Default for Profile {
             auth_proxy_timeout_seconds: 10,
             legacy_hs256: true,
             strict: Strict::default(),
+            pat: Pat::default(),
             reference: Reference::default(),
         }
     }
@@ -244,6 +250,10 @@ pub struct RateLimit {
     pub window_seconds: NonZeroU64,
     /// What the limit is keyed on: `"subject"` or `"ip"`. Default `"subject"`.
     pub keying: RateLimitKeying,
+    /// Whether replicas of the implementation share one budget (a limiter in a shared store),
+    /// so that a key exhausted on one replica gets 429 on the others too. Only checked when the
+    /// run has replicas (`--replica`, `--spawn-replicas`). Default false.
+    pub shared_across_replicas: bool,
     /// The per-client-IP limit for requests without a valid token.
     pub ip: IpRateLimit,
 }
@@ -255,6 +265,7 @@ impl Default for RateLimit {
             requests: NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN),
             window_seconds: NonZeroU64::new(60).unwrap_or(NonZeroU64::MIN),
             keying: RateLimitKeying::Subject,
+            shared_across_replicas: false,
             ip: IpRateLimit::default(),
         }
     }
@@ -517,6 +528,14 @@ impl Profile {
                 message: "0 declares no bound on JWKS fetches triggered by unknown kids; declare a cooldown of at least 1 s or jwks.max_fetches_per_minute (a flood of unknown kids is attacker input, so some bound must exist)".to_owned(),
             });
         }
+        if let Err((field, message)) = profile.pat.validate() {
+            return Err(ProfileError::Invalid {
+                file: file.to_owned(),
+                line: field_line(text, field),
+                field: field.to_owned(),
+                message,
+            });
+        }
         Ok(profile)
     }
 
@@ -538,6 +557,20 @@ fn line_of(text: &str, at: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// Best-effort line of a dotted field (`pat.create.body`): its key in its table, else the
+/// table's header; 0 when not found.
+fn field_line(text: &str, field: &str) -> usize {
+    let (table, key) = field.rsplit_once('.').unwrap_or(("", field));
+    let table = (!table.is_empty()).then_some(table);
+    match key_line(text, table, key) {
+        0 => text
+            .lines()
+            .position(|l| l.trim() == format!("[{field}]"))
+            .map_or(0, |i| i + 1),
+        n => n,
+    }
 }
 
 /// Best-effort line of a top-level (`table` None) key; 0 when not found.
