@@ -79,10 +79,23 @@ pub struct RunArgs {
     pub target: Option<url::Url>,
 
     /// Start the implementation with this command (split like a shell would, run without a
-    /// shell) with SUPABASE_URL, SUPABASE_JWT_SECRET (when the profile enables legacy HS256) and
-    /// PORT in its environment; it must listen on 127.0.0.1:$PORT. Always stopped at the end.
+    /// shell) with SUPABASE_URL, SUPABASE_JWT_SECRET (when the profile enables legacy HS256),
+    /// SUPABASE_SERVICE_ROLE_KEY (when the profile enables PATs) and PORT in its environment;
+    /// it must listen on 127.0.0.1:$PORT. Always stopped at the end.
     #[arg(long, value_name = "CMD")]
     pub spawn: Option<String>,
+
+    /// Another base URL of the same implementation behind the same state (database, shared
+    /// limiter), e.g. a second instance behind a load balancer; repeatable, with --target. The
+    /// scenarios that change state on the target (PAT revocation and rotation, rate limits the
+    /// profile declares shared) check that every replica sees the change.
+    #[arg(long = "replica", value_name = "URL", requires = "target")]
+    pub replicas: Vec<url::Url>,
+
+    /// Start N copies of the --spawn command (each with its own PORT, the same other
+    /// environment; the first is the target, the others its replicas, see --replica).
+    #[arg(long, value_name = "N", requires = "spawn", value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub spawn_replicas: Option<u16>,
 
     /// Target profile (TOML). Default: the built-in default profile, equal to
     /// fixtures/profiles/xentropy.toml (what xauth-reference does with no flags).
@@ -274,6 +287,12 @@ pub struct GateArgs {
     /// --run-arg=--tags --run-arg='@claims'.
     #[arg(long = "run-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub run_args: Vec<String>,
+
+    /// Run the whole suite against every defect, not only the scenarios tagged with its
+    /// declared rows (only those can count as a catch, so the default skips the rest; with
+    /// this flag the table also lists failures outside the declared rows, not counted).
+    #[arg(long)]
+    pub whole_suite: bool,
 }
 
 impl RunArgs {

@@ -8,6 +8,7 @@
 //!
 //! let ctx = RunContext {
 //!     target: "http://127.0.0.1:8080".parse().unwrap(),
+//!     replicas: Vec::new(),
 //!     profile: Profile::default(),
 //!     issuer: IssuerEndpoint {
 //!         base_url: "http://127.0.0.1:54321".parse().unwrap(),
@@ -36,6 +37,9 @@ use crate::profile::Profile;
 pub struct RunContext {
     /// The implementation's base URL (routes from the profile are joined to it).
     pub target: url::Url,
+    /// Other base URLs of the same implementation (`--replica`, `--spawn-replicas`): the
+    /// scenarios that change shared state on the target check them too.
+    pub replicas: Vec<url::Url>,
     /// What the implementation declares about itself.
     pub profile: Profile,
     /// The fake issuer the implementation trusts.
@@ -66,6 +70,11 @@ impl RunContext {
     /// `path` (e.g. a profile route) joined to the target base URL, keeping any base path.
     pub fn target_url(&self, path: &str) -> url::Url {
         crate::net::urls::join(&self.target, path)
+    }
+
+    /// The target and its replicas, the target first.
+    pub fn instances(&self) -> impl Iterator<Item = &url::Url> {
+        std::iter::once(&self.target).chain(&self.replicas)
     }
 }
 

@@ -30,6 +30,7 @@ async fn setup(defects: &[&str]) -> Setup {
     config.defects = xauth_reference::Defects::parse(defects.iter().copied()).unwrap();
     let reference = xauth_reference::spawn(config).await.unwrap();
     let ctx = RunContext {
+        replicas: Vec::new(),
         target: reference.url().parse().unwrap(),
         profile: Profile::default(),
         issuer: IssuerEndpoint {

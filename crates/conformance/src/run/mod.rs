@@ -73,13 +73,13 @@ pub async fn run<W: SuiteWorld>(args: &RunArgs, post: &[Box<dyn PostPhase>]) -> 
 /// What must be stopped at the end, whatever happens.
 #[derive(Default)]
 struct Resources {
-    spawned: Option<Spawned>,
+    spawned: Vec<Spawned>,
     issuer: Option<RunningIssuer>,
 }
 
 impl Resources {
     async fn teardown(&mut self, grace: Duration) {
-        if let Some(s) = self.spawned.take() {
+        for s in self.spawned.drain(..) {
             s.stop(grace).await;
         }
         if let Some(i) = self.issuer.take() {
@@ -122,12 +122,14 @@ async fn run_inner<W: SuiteWorld>(
     let plan = std::sync::Arc::new(setup::plan(args, &offline, &requirements, post).await?);
 
     // 4. The implementation.
-    let target = setup::target(args, profile, &endpoint, &mut res.spawned).await?;
+    let instances = setup::target(args, profile, &endpoint, &mut res.spawned).await?;
+    let target = instances.target;
 
     // 5. The context the steps read.
     let deadlines = Deadlines::default();
     let ctx = context::install(RunContext {
         target: target.clone(),
+        replicas: instances.replicas.clone(),
         profile: profile.clone(),
         issuer: endpoint.clone(),
         timeouts: Timeouts {
@@ -143,7 +145,7 @@ async fn run_inner<W: SuiteWorld>(
         let count =
             |d: fn(&Decision) -> bool| plan.scenarios.iter().filter(|p| d(&p.decision)).count();
         println!(
-            "xauth-conformance {}: {} scenarios to run ({} skipped) from {} feature files ({}) against {}; issuer {}",
+            "xauth-conformance {}: {} scenarios to run ({} skipped) from {} feature files ({}) against {}{}; issuer {}",
             env!("CARGO_PKG_VERSION"),
             count(|d| *d == Decision::Run),
             count(|d| matches!(d, Decision::Skip(_))),
@@ -155,6 +157,20 @@ async fn run_inner<W: SuiteWorld>(
                 .len(),
             offline.features.origin(),
             target,
+            if instances.replicas.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " and {} replica(s) ({})",
+                    instances.replicas.len(),
+                    instances
+                        .replicas
+                        .iter()
+                        .map(url::Url::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
             endpoint.base_url,
         );
     }

@@ -148,28 +148,41 @@ pub(crate) async fn plan(
     Ok(plan)
 }
 
-/// The implementation: spawned (into `spawned`, so the caller stops it whatever happens) and
-/// waited for, or `--target` probed. Returns its base URL.
+/// Where the implementation answers: the target and its replicas (the target first).
+pub(crate) struct Instances {
+    pub(crate) target: url::Url,
+    pub(crate) replicas: Vec<url::Url>,
+}
+
+/// The implementation: spawned (into `spawned`, so the caller stops it whatever happens, once
+/// per `--spawn-replicas`) and waited for, or `--target` and every `--replica` probed.
 pub(crate) async fn target(
     args: &RunArgs,
     profile: &Profile,
     issuer: &crate::context::IssuerEndpoint,
-    spawned: &mut Option<Spawned>,
-) -> Result<url::Url, SetupError> {
+    spawned: &mut Vec<Spawned>,
+) -> Result<Instances, SetupError> {
     let readiness_probe_timeout = args.request_timeout.min(Duration::from_secs(2));
     let Some(cmd) = &args.spawn else {
         let target = args
             .target
             .clone()
             .ok_or_else(|| SetupError("no --target".into()))?;
-        check_reachable(
-            &join(&target, profile.routes.readiness.as_str()),
-            args.request_timeout,
-        )
-        .await?;
-        return Ok(target);
+        for url in std::iter::once(&target).chain(&args.replicas) {
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(SetupError(format!("{url}: only http and https URLs")));
+            }
+            check_reachable(
+                &join(url, profile.routes.readiness.as_str()),
+                args.request_timeout,
+            )
+            .await?;
+        }
+        return Ok(Instances {
+            target,
+            replicas: args.replicas.clone(),
+        });
     };
-    let port = spawn::free_port()?;
     let log_dir = match &args.log_dir {
         Some(d) => {
             std::fs::create_dir_all(d)
@@ -182,31 +195,55 @@ pub(crate) async fn target(
             .map_err(|e| SetupError(format!("cannot create a log directory: {e}")))?
             .keep(),
     };
-    let log = log_dir.join("implementation.log");
-    let mut env = vec![
-        (
-            "SUPABASE_URL",
-            issuer.base_url.as_str().trim_end_matches('/').to_owned(),
-        ),
-        ("PORT", port.to_string()),
-    ];
+    let mut env = vec![(
+        "SUPABASE_URL",
+        issuer.base_url.as_str().trim_end_matches('/').to_owned(),
+    )];
     let mut remove = Vec::new();
     match (&issuer.jwt_secret, profile.legacy_hs256) {
         (Some(secret), true) => env.push(("SUPABASE_JWT_SECRET", secret.clone())),
         _ => remove.push("SUPABASE_JWT_SECRET"),
     }
-    if !args.quiet {
-        println!("implementation log: {}", log.display());
+    if profile.pat.enabled {
+        // The owner of a PAT is checked at the auth server's admin API, which needs it.
+        env.push(("SUPABASE_SERVICE_ROLE_KEY", issuer.service_role_key.clone()));
+    } else {
+        remove.push("SUPABASE_SERVICE_ROLE_KEY");
     }
-    let spawned = spawned.insert(Spawned::start(cmd, &env, &remove, port, &log)?);
-    let target: url::Url = format!("http://127.0.0.1:{port}/")
-        .parse()
-        .map_err(|e| SetupError(format!("{e}")))?;
-    let ready = join(&target, profile.routes.readiness.as_str());
-    spawned
-        .wait_ready(&ready, args.ready_timeout, readiness_probe_timeout)
-        .await?;
-    Ok(target)
+    let copies = args.spawn_replicas.unwrap_or(1);
+    let mut urls = Vec::with_capacity(usize::from(copies));
+    for n in 1..=copies {
+        let port = spawn::free_port()?;
+        let log = log_dir.join(if n == 1 {
+            "implementation.log".to_owned()
+        } else {
+            format!("implementation-{n}.log")
+        });
+        if !args.quiet {
+            println!("implementation log: {}", log.display());
+        }
+        let mut env = env.clone();
+        env.push(("PORT", port.to_string()));
+        spawned.push(Spawned::start(cmd, &env, &remove, port, &log)?);
+        let url: url::Url = format!("http://127.0.0.1:{port}/")
+            .parse()
+            .map_err(|e| SetupError(format!("{e}")))?;
+        urls.push(url);
+    }
+    for (instance, url) in spawned.iter_mut().zip(&urls) {
+        let ready = join(url, profile.routes.readiness.as_str());
+        instance
+            .wait_ready(&ready, args.ready_timeout, readiness_probe_timeout)
+            .await?;
+    }
+    let mut urls = urls.into_iter();
+    let target = urls
+        .next()
+        .ok_or_else(|| SetupError("no implementation was started".into()))?;
+    Ok(Instances {
+        target,
+        replicas: urls.collect(),
+    })
 }
 
 /// Whether a URL's host is a loopback address (or `localhost`).
