@@ -36,6 +36,26 @@ pub(super) fn spawn_command(args: &GateArgs, defect: Option<&str>) -> Result<Str
     Ok(cmd)
 }
 
+/// The `--tags` expression of a defect's run: only the scenarios (and properties) tagged with
+/// the rows it declares, the only ones that can count as its catch. `None` with
+/// `--whole-suite`, when the gate's own `--run-arg`s choose tags, or when it declares no row.
+pub(super) fn row_filter(args: &GateArgs, defect: &Defect) -> Option<String> {
+    if args.whole_suite
+        || defect.rows.is_empty()
+        || args.run_args.iter().any(|a| a.starts_with("--tags"))
+    {
+        return None;
+    }
+    Some(
+        defect
+            .rows
+            .iter()
+            .map(|r| format!("@{r}"))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    )
+}
+
 pub(super) async fn run_one(
     exe: &Path,
     args: &GateArgs,
@@ -44,9 +64,7 @@ pub(super) async fn run_one(
     defect: Option<Defect>,
 ) -> Row {
     let started = Instant::now();
-    let name = defect.as_ref().map(|d| d.name.as_str());
-    let label = name.unwrap_or("clean");
-    let outcome = run_one_inner(exe, args, seed, dir, name, label).await;
+    let outcome = run_one_inner(exe, args, seed, dir, defect.as_ref()).await;
     Row {
         defect,
         outcome,
@@ -59,10 +77,10 @@ async fn run_one_inner(
     args: &GateArgs,
     seed: u64,
     dir: &Path,
-    defect: Option<&str>,
-    label: &str,
+    defect: Option<&Defect>,
 ) -> RunOutcome {
-    let spawn = match spawn_command(args, defect) {
+    let label = defect.map_or("clean", |d| d.name.as_str());
+    let spawn = match spawn_command(args, defect.map(|d| d.name.as_str())) {
         Ok(s) => s,
         Err(e) => return RunOutcome::Broken(e),
     };
@@ -88,6 +106,9 @@ async fn run_one_inner(
     }
     if let Some(f) = &args.features {
         cmd.arg("--features").arg(f);
+    }
+    if let Some(tags) = defect.and_then(|d| row_filter(args, d)) {
+        cmd.arg("--tags").arg(tags);
     }
     cmd.args(&args.run_args);
     cmd.stdin(std::process::Stdio::null())
@@ -175,6 +196,7 @@ mod tests {
             run_timeout: Duration::from_secs(60),
             work_dir: None,
             run_args: Vec::new(),
+            whole_suite: false,
         };
         let cmd = spawn_command(&args, Some("alg-none")).unwrap();
         assert_eq!(
@@ -189,5 +211,36 @@ mod tests {
                 "alg-none"
             ]
         );
+    }
+
+    #[test]
+    fn a_defect_runs_only_its_declared_rows_unless_asked_otherwise() {
+        let mut args = GateArgs {
+            reference: PathBuf::from("r"),
+            reference_args: String::new(),
+            profile: None,
+            features: None,
+            defects: Vec::new(),
+            jobs: 1,
+            properties_cases: 1,
+            properties_seed: None,
+            run_timeout: Duration::from_secs(1),
+            work_dir: None,
+            run_args: Vec::new(),
+            whole_suite: false,
+        };
+        let d = Defect {
+            name: "x".into(),
+            rows: vec!["A01".into(), "properties".into()],
+        };
+        assert_eq!(
+            row_filter(&args, &d).as_deref(),
+            Some("@A01 or @properties")
+        );
+        args.run_args = vec!["--tags=@A02".into()];
+        assert_eq!(row_filter(&args, &d), None);
+        args.run_args.clear();
+        args.whole_suite = true;
+        assert_eq!(row_filter(&args, &d), None);
     }
 }

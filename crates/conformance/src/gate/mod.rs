@@ -1,15 +1,16 @@
 //! The mutation gate (`xauth-conformance gate`): proves the suite has teeth.
 //!
-//! It runs the whole suite (scenarios and properties) against `xauth-reference` once clean and
+//! It runs the whole suite (scenarios and properties) against `xauth-reference` once clean, and
 //! once per seeded defect (`xauth-reference --list-defects`: the name, and a `rows=A07,A08`
-//! column naming the catalogue rows that must catch it), each run in its own process
+//! column naming the catalogue rows that must catch it) the scenarios tagged with those rows
+//! (`--tags '@A07 or @A08'`; `--whole-suite` runs everything), each run in its own process
 //! (`xauth-conformance run --spawn '<reference> --defect NAME' --issuer-addr 127.0.0.1:0 --json
 //! FILE --quiet`, so every run has a fresh issuer on an ephemeral port and a fresh
 //! implementation), `--jobs` at a time. It reads each JSON report back into
 //! [`JsonReport`](crate::report::schema::JsonReport): a defect is caught only by a scenario whose status is `failed` (a suite
 //! `error` is not a catch) and that is tagged with one of the rows the defect declares
-//! (`properties` for the properties phase). Other failures are listed as "also failed (not
-//! counted)": a timing flake elsewhere in the suite cannot pass for a catch. It prints a table
+//! (`properties` for the properties phase). Other failures (with `--whole-suite`) are listed as
+//! "also failed (not counted)": a timing flake elsewhere in the suite cannot pass for a catch. It prints a table
 //! defect → catching scenarios, and exits 0 when the clean run passes and every defect is
 //! caught, 1 when a defect survives or the clean run fails, 2 on a usage or setup error.
 //!
