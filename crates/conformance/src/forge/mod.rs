@@ -10,6 +10,7 @@ pub mod ecdsa;
 pub mod jws;
 pub mod keys;
 pub mod local;
+pub mod pat;
 pub mod sign;
 pub mod unusable;
 

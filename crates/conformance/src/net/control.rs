@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use xauth_issuer::control::{AddKey, Rotate, SetClock};
 pub use xauth_issuer::{
     ClockInfo, CountersSnapshot, KeyAlg, KeyInfo, KeyState, MintRequest, Minted,
@@ -311,18 +311,78 @@ impl IssuerClient {
             .await
     }
 
+    /// `<supabase>/auth/v1<path>` (GoTrue's API, not the control API).
+    fn gotrue_url(&self, path: &str) -> String {
+        format!(
+            "{}/auth/v1{path}",
+            self.base.trim_end_matches("/_control/v1")
+        )
+    }
+
     /// `POST <supabase>/auth/v1/admin/users` (GoTrue's admin API, not the control API) with the
     /// control key as `apikey` and bearer (it is the service_role key): creates a user with
     /// `email` and `password`, email already confirmed. Returns GoTrue's user object.
     pub async fn create_user(&self, email: &str, password: &str) -> Result<Value, ControlError> {
+        self.create_user_with(email, password, &Map::new()).await
+    }
+
+    /// [`create_user`](Self::create_user) with `extra` fields merged into the body (e.g.
+    /// `role`, `app_metadata`).
+    pub async fn create_user_with(
+        &self,
+        email: &str,
+        password: &str,
+        extra: &Map<String, Value>,
+    ) -> Result<Value, ControlError> {
         let what = "POST /auth/v1/admin/users".to_owned();
-        let url = format!(
-            "{}/auth/v1/admin/users",
-            self.base.trim_end_matches("/_control/v1")
-        );
-        let body = serde_json::json!({"email": email, "password": password, "email_confirm": true});
+        let mut body =
+            serde_json::json!({"email": email, "password": password, "email_confirm": true});
+        if let Some(obj) = body.as_object_mut() {
+            obj.extend(extra.clone());
+        }
         let (_, text) = self
-            .call_url(reqwest::Method::POST, url, what.clone(), Some(&body))
+            .call_url(
+                reqwest::Method::POST,
+                self.gotrue_url("/admin/users"),
+                what.clone(),
+                Some(&body),
+            )
+            .await?;
+        serde_json::from_str(&text).map_err(|e| ControlError::Body {
+            what,
+            detail: format!("{e}: {}", text.chars().take(300).collect::<String>()),
+        })
+    }
+
+    /// `DELETE <supabase>/auth/v1/admin/users/{id}`: the user and their sessions are gone.
+    pub async fn delete_user(&self, id: &str) -> Result<(), ControlError> {
+        let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        self.call_url(
+            reqwest::Method::DELETE,
+            self.gotrue_url(&format!("/admin/users/{id}")),
+            "DELETE /auth/v1/admin/users/{id}".to_owned(),
+            None::<&()>,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST <supabase>/auth/v1/token?grant_type=password` at the issuer itself: a session for
+    /// the user, as supabase-js would get it. Returns GoTrue's token response.
+    pub async fn sign_in_with_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Value, ControlError> {
+        let what = "POST /auth/v1/token?grant_type=password".to_owned();
+        let body = serde_json::json!({"email": email, "password": password});
+        let (_, text) = self
+            .call_url(
+                reqwest::Method::POST,
+                self.gotrue_url("/token?grant_type=password"),
+                what.clone(),
+                Some(&body),
+            )
             .await?;
         serde_json::from_str(&text).map_err(|e| ControlError::Body {
             what,

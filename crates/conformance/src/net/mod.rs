@@ -6,6 +6,7 @@
 pub mod attacker;
 pub mod control;
 pub mod evidence;
+pub mod pat_api;
 pub mod sources;
 pub mod target;
 pub mod urls;

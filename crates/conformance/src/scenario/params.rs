@@ -129,3 +129,57 @@ mod tests {
         assert!("answer lots".parse::<JwksFault>().is_err());
     }
 }
+
+/// A route of the profile (`routes.protected`, `routes.permission.path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(name = "route", regex = "protected|permission")]
+pub enum Route {
+    /// `routes.protected`.
+    Protected,
+    /// `routes.permission.path`.
+    Permission,
+}
+
+impl FromStr for Route {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "protected" => Ok(Route::Protected),
+            "permission" => Ok(Route::Permission),
+            other => Err(format!("unknown route {other:?}")),
+        }
+    }
+}
+
+/// A PAT management call made with something other than a session (`personal_access_tokens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "management_call",
+    regex = "create a PAT|list the PATs|rotate the PAT|revoke the PAT"
+)]
+pub enum ManagementCall {
+    /// `pat.create`.
+    Create,
+    /// `pat.list`.
+    List,
+    /// `pat.rotate`.
+    Rotate,
+    /// `pat.revoke`.
+    Revoke,
+}
+
+impl FromStr for ManagementCall {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "create a PAT" => Ok(ManagementCall::Create),
+            "list the PATs" => Ok(ManagementCall::List),
+            "rotate the PAT" => Ok(ManagementCall::Rotate),
+            "revoke the PAT" => Ok(ManagementCall::Revoke),
+            other => Err(format!("unknown management call {other:?}")),
+        }
+    }
+}
+
+/// How a live PAT is altered or wrapped (defined beside the forging).
+pub use crate::forge::pat::{PatVariant, PatWrapping};

@@ -24,6 +24,41 @@ pub struct ScenarioState {
     pub series: Vec<Exchange>,
     /// The extra JWKS entries this scenario published (`jwks_entries.feature`).
     pub entries: Entries,
+    /// The owner and the personal access tokens of this scenario
+    /// (`personal_access_tokens.feature`).
+    pub pat: PatState,
+}
+
+/// The owner and the personal access tokens of a PAT scenario.
+#[derive(Debug, Clone, Default)]
+pub struct PatState {
+    /// The owner, once a step created them at the issuer.
+    pub owner: Option<PatOwner>,
+    /// The tokens created in this scenario, oldest first (the current one is the last).
+    pub tokens: Vec<crate::net::pat_api::IssuedPat>,
+    /// The token a rotation replaced.
+    pub previous: Option<crate::net::pat_api::IssuedPat>,
+    /// The lifetime asked for the last token, in seconds.
+    pub ttl_seconds: Option<u64>,
+    /// When the last token was created (the suite's clock).
+    pub created_at: Option<std::time::Instant>,
+    /// When the last token was created, in Unix seconds.
+    pub created_unix: Option<i64>,
+    /// When the last state change (revocation, rotation, owner deletion) was made.
+    pub changed_at: Option<std::time::Instant>,
+    /// The last management call's answer.
+    pub management: Option<Exchange>,
+    /// Requests of a new token accepted right after the owner's budget was spent, per trial.
+    pub budget_trials: Vec<usize>,
+}
+
+/// A user created at the issuer for a PAT scenario, with their session.
+#[derive(Debug, Clone)]
+pub struct PatOwner {
+    /// GoTrue user id (`sub`).
+    pub user_id: String,
+    /// The session's access token (the issuer's own JWT).
+    pub session: String,
 }
 
 /// A role an issuer key plays in a rotation scenario.

@@ -53,6 +53,21 @@ async fn accepted(w: &mut XauthWorld) {
     }
 }
 
+#[then(regex = r"^the request is not accepted$")]
+async fn not_accepted(w: &mut XauthWorld) {
+    let ex = w.last_exchange();
+    if ex
+        .outcome
+        .as_ref()
+        .is_ok_and(|r| (200..300).contains(&r.status))
+    {
+        w.fail(
+            "anything but a 2xx: the credential must not grant access",
+            &[],
+        );
+    }
+}
+
 #[then(regex = r"^the response is 401 (UNAUTHENTICATED|TOKEN_EXPIRED)$")]
 async fn is_401(w: &mut XauthWorld, code: String) {
     expect_error(w, 401, &code);

@@ -8,7 +8,9 @@
 //! * `refresh`: the password and refresh grants through the implementation's auth proxy;
 //! * `outage`: the auth proxy while the issuer's token endpoint is down or hangs;
 //! * `rate_limit`: bursts, `Retry-After`, other subjects, forged victims;
-//! * `expiry`: a token that expires while the scenario watches.
+//! * `expiry`: a token that expires while the scenario watches;
+//! * `pat`: personal access tokens through the implementation's management API, on every
+//!   replica.
 //!
 //! Every wait is derived from the profile's declared values (leeway, JWKS cache TTL and
 //! cooldown, rate-limit window) plus [`MARGIN`], and every wait is a bounded poll that stops as
@@ -26,6 +28,7 @@ pub mod jwks_entries;
 pub mod jwks_faults;
 pub mod key_rotation;
 pub mod outage;
+pub mod pat;
 pub mod rate_limit;
 pub mod refresh;
 
