@@ -22,8 +22,10 @@ fn list_defects_prints_every_name_with_a_description() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 30, "{text}");
+    assert_eq!(lines.len(), 41, "{text}");
     for name in [
+        "pat-no-checksum",
+        "pat-per-token-rate-limit",
         "alg-none",
         "jwks-no-cache",
         "accept-missing-sub",

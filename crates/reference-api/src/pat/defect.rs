@@ -152,9 +152,16 @@ mod tests {
             assert!(seen.insert(d.name()));
         }
         assert_eq!(PatDefect::ALL.len(), 11);
-        // No clash with the service or verifier names.
-        for name in crate::defects::valid_names() {
-            assert!(name.parse::<PatDefect>().is_err(), "{name}");
+        // Listed once each, and no clash with the service or verifier names.
+        let all = crate::defects::registry();
+        for d in PatDefect::ALL {
+            let listed: Vec<_> = all.iter().filter(|i| i.name == d.name()).collect();
+            assert_eq!(listed.len(), 1, "{d}");
+            assert_eq!(listed[0].side, "pat");
+            assert_eq!(listed[0].rows, d.rows());
+        }
+        for info in all.iter().filter(|i| i.side != "pat") {
+            assert!(info.name.parse::<PatDefect>().is_err(), "{}", info.name);
         }
     }
 }

@@ -1,18 +1,92 @@
 //! Personal-access-token helpers: the issuer and the API with PATs on, an SQLite file in a temp
-//! directory, a fake PAT clock, users created at the issuer's admin API, and the management
-//! calls.
+//! directory (or a fresh PostgreSQL database, [`postgres`]), a fake PAT clock, users created at
+//! the issuer's admin API, and the management calls.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use governor::clock::FakeRelativeClock;
 use serde_json::{Value, json};
+use sqlx::Connection;
 use xauth_issuer::{Issuer, MintRequest};
 use xauth_reference::pat::{PatConfig, PatDefect, PatDefects, PatService};
 use xauth_reference::{Config, RateClock, ServerHandle};
 
 use super::{Env, as_map, client};
+
+/// The PostgreSQL server the `postgres_*` tests run on: `postgres://USER:PASS@HOST:PORT/DB`, a
+/// database USER can connect to, USER with CREATEDB (`.ci/run` starts such a server).
+pub const DATABASE_URL_VAR: &str = "XAUTH_TEST_DATABASE_URL";
+
+/// A PostgreSQL database of one test's own, `xauth_test_<uuid>`, created on the server named
+/// by [`DATABASE_URL_VAR`] and dropped (its connections closed) when this is dropped, also
+/// when the test panics. A database per test, rather than one shared database and fresh
+/// owners: tests stay independent and parallel whatever they count or list, and each one also
+/// runs the migration on an empty PostgreSQL database.
+pub struct PgDatabase {
+    /// The URL of the new database.
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+/// A fresh database for `test`, or `None` after printing that `test` is skipped when
+/// [`DATABASE_URL_VAR`] is unset. The line goes to the process's stderr, not through the test
+/// harness's capture, so `cargo test` shows it although the test passes.
+pub async fn postgres(test: &str) -> Option<PgDatabase> {
+    let Ok(admin_url) = std::env::var(DATABASE_URL_VAR) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped: {DATABASE_URL_VAR} unset (PostgreSQL)"
+        );
+        return None;
+    };
+    let name = format!("xauth_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("{DATABASE_URL_VAR}: cannot connect: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("{DATABASE_URL_VAR}: CREATE DATABASE (needs CREATEDB): {e}"));
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    Some(PgDatabase {
+        url: url.to_string(),
+        admin_url,
+        name,
+    })
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot block on a future: a thread of its
+        // own with a runtime of its own. WITH (FORCE) closes connections still open.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await?;
+                admin.close().await?;
+                Ok::<_, anyhow::Error>(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            let _ = writeln!(std::io::stderr(), "could not drop {}: {e}", self.name);
+        }
+    }
+}
 
 /// A clock the tests move by hand.
 #[derive(Debug)]
