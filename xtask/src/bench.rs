@@ -1,4 +1,4 @@
-//! `cargo xtask bench <issuer|verifier|reference|all>`: one benchmark (or all), release build.
+//! `cargo xtask bench <issuer|verifier|reference|pat|all>`: one benchmark (or all), release build.
 
 use std::ffi::OsString;
 
@@ -10,14 +10,16 @@ pub fn bench_targets(which: &str) -> Result<&'static [(&'static str, &'static st
         "issuer" => &[("xauth-issuer", "server")],
         "verifier" => &[("xauth-verifier", "verify")],
         "reference" => &[("xauth-reference", "load")],
+        "pat" => &[("xauth-reference", "pat")],
         "all" => &[
             ("xauth-verifier", "verify"),
             ("xauth-issuer", "server"),
             ("xauth-reference", "load"),
+            ("xauth-reference", "pat"),
         ],
         other => {
             return Err(Failure::setup(format!(
-                "unknown benchmark {other:?}: issuer, verifier, reference, all"
+                "unknown benchmark {other:?}: issuer, verifier, reference, pat, all"
             )));
         }
     })
@@ -42,7 +44,11 @@ mod tests {
     #[test]
     fn benchmark_names() {
         assert_eq!(bench_targets("issuer").ok().unwrap().len(), 1);
-        assert_eq!(bench_targets("all").ok().unwrap().len(), 3);
+        assert_eq!(
+            bench_targets("pat").ok().unwrap(),
+            &[("xauth-reference", "pat")]
+        );
+        assert_eq!(bench_targets("all").ok().unwrap().len(), 4);
         let e = bench_targets("nope").err().unwrap();
         assert_eq!(e.code, 2);
         assert!(e.message.contains("nope"));

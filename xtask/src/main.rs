@@ -42,7 +42,7 @@ commands:
                        catalogue rows it declares. Uses fixtures/profiles/reference-fast.toml
                        (and the reference flags of its [reference] args). ARGS go to
                        `xauth-conformance gate`.
-  bench <issuer|verifier|reference|all>
+  bench <issuer|verifier|reference|pat|all>
                        run a benchmark (release build)
   help                 this text";
 
