@@ -3,7 +3,8 @@
 use crate::process::{Outcome, cargo, run};
 
 /// fmt check, clippy `-D warnings`, all tests, the supabase-js interop tests, the interop
-/// targets, conformance against the reference, the mutation gate.
+/// targets, conformance against the reference, the PAT family on PostgreSQL with two replicas,
+/// the mutation gate.
 pub fn ci() -> Outcome {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
@@ -28,7 +29,10 @@ pub fn ci() -> Outcome {
     // Correct implementations in other languages must pass the default suite: a failure here
     // is a false alarm of the suite (or a broken target), never a finding.
     crate::targets::targets(&[], false)?;
-    crate::conformance::conformance_with(&[], false)?;
+    crate::conformance::conformance_with(&[], false, &[])?;
+    // PATs on a real PostgreSQL, two replicas sharing it: a revocation on one is seen by the
+    // other at once (everything else runs on the embedded SQLite).
+    crate::conformance::pats_on_postgres()?;
     // The mutation gate: the suite must catch every seeded defect, so a weakened scenario
     // cannot land.
     crate::mutants::mutants(&[])

@@ -9,12 +9,34 @@ use crate::profile::{FAST_PROFILE, FAST_RUN_FLAGS, fast_reference_args, shell_jo
 
 /// `cargo xtask conformance`: build, then run the suite.
 pub fn conformance(args: &[OsString]) -> Outcome {
-    conformance_with(args, true)
+    conformance_with(args, true, &[])
 }
 
-/// Runs the suite; `build` false reuses binaries that `cargo test --workspace` just built
-/// (building them again with the non-test feature set would recompile ~25 crates).
-pub fn conformance_with(args: &[OsString], build: bool) -> Outcome {
+/// The variable naming the PostgreSQL database the PAT family also runs on (`.ci/run` sets
+/// it; a developer without PostgreSQL leaves it unset).
+pub const PG_URL_VAR: &str = "XAUTH_TEST_DATABASE_URL";
+
+/// The PAT family against two replicas of the reference sharing the PostgreSQL database of
+/// [`PG_URL_VAR`] (`DATABASE_URL` for both); skipped, saying so, when it is unset.
+pub fn pats_on_postgres() -> Outcome {
+    let Some(url) = std::env::var_os(PG_URL_VAR).filter(|v| !v.is_empty()) else {
+        println!(
+            "xtask: the PAT family on PostgreSQL with two replicas: SKIPPED ({PG_URL_VAR} is unset; .ci/run sets it)"
+        );
+        return Ok(());
+    };
+    println!("xtask: the PAT family on PostgreSQL with two replicas of the reference");
+    let args: Vec<OsString> = ["--tags", "@pat", "--spawn-replicas", "2"]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+    conformance_with(&args, false, &[("DATABASE_URL", url)])
+}
+
+/// Runs the suite with `env` added to its environment (and so the spawned reference's);
+/// `build` false reuses binaries that `cargo test --workspace` just built (building them again
+/// with the non-test feature set would recompile ~25 crates).
+pub fn conformance_with(args: &[OsString], build: bool, env: &[(&str, OsString)]) -> Outcome {
     let against_reference = !has_flag(args, "--target") && !has_flag(args, "--spawn");
     let bin_dir = target_dir().join("debug");
     let built = bin_dir.join("xauth-conformance").is_file()
@@ -30,6 +52,7 @@ pub fn conformance_with(args: &[OsString], build: bool) -> Outcome {
 
     let mut suite = Command::new(bin_dir.join("xauth-conformance"));
     suite.current_dir(workspace_root()).arg("run");
+    suite.envs(env.iter().map(|(k, v)| (*k, v)));
     if against_reference {
         let mut spawn = bin_dir.join("xauth-reference").display().to_string();
         if !has_flag(args, "--profile") {

@@ -583,6 +583,70 @@ fn the_implementation_is_stopped_after_a_passing_run() {
 }
 
 #[test]
+fn spawn_replicas_starts_every_copy_on_its_own_port_and_stops_them_all() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    // Each copy appends its pid and port; all must be gone at the end.
+    let cmd = format!(
+        "sh -c 'echo $$ $PORT >> {}; exec {BIN} stub-target'",
+        f.path("copies").display()
+    );
+    let out = f.run(&["--spawn", &cmd, "--spawn-replicas", "3"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let copies = std::fs::read_to_string(f.path("copies")).unwrap();
+    let copies: Vec<(u32, u16)> = copies
+        .lines()
+        .map(|l| {
+            let (pid, port) = l.split_once(' ').unwrap();
+            (pid.parse().unwrap(), port.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(copies.len(), 3, "{copies:?}");
+    let ports: std::collections::HashSet<u16> = copies.iter().map(|c| c.1).collect();
+    assert_eq!(ports.len(), 3, "{copies:?}");
+    assert!(
+        stdout(&out).contains("and 2 replica(s)"),
+        "{}",
+        stdout(&out)
+    );
+    for (pid, _) in copies {
+        assert_gone(pid);
+    }
+    // --replica needs --target, --spawn-replicas needs --spawn.
+    let out = f.run(&["--spawn-replicas", "2", "--target", "http://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = f.run(&["--spawn", &cmd, "--replica", "http://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unreachable_replica_exits_2_before_any_scenario() {
+    let f = Fixture::new(&[("pass.feature", PASSING)]);
+    let port = closed_port();
+    let mut stub = Command::new(BIN)
+        .args(["stub-target", "--port", &port.to_string()])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "stub never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let target = format!("http://127.0.0.1:{port}");
+    let replica = format!("http://127.0.0.1:{}", closed_port());
+    let out = f.run(&["--target", &target, "--replica", &replica]);
+    let _ = stub.kill();
+    let _ = stub.wait();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains(&replica), "{}", stderr(&out));
+}
+
+#[test]
 fn the_implementation_is_stopped_after_a_failing_run() {
     let f = Fixture::new(&[("mixed.feature", MIXED)]);
     let out = f.run(&["--spawn", &stand_in(&f)]);

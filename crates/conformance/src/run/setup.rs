@@ -46,6 +46,17 @@ pub(crate) fn offline(args: &RunArgs) -> Result<Offline, SetupError> {
     if let Some(cmd) = &args.spawn {
         spawn::split_command(cmd)?;
     }
+    if !args.replicas.is_empty() && args.target.is_none() {
+        return Err(SetupError(
+            "--replica names another instance of a --target; with --spawn, use --spawn-replicas N"
+                .into(),
+        ));
+    }
+    if args.spawn_replicas.is_some() && args.spawn.is_none() {
+        return Err(SetupError(
+            "--spawn-replicas starts copies of --spawn; with --target, name the others with --replica URL".into(),
+        ));
+    }
     for (flag, path) in [
         ("--junit", &args.junit),
         ("--json", &args.json),
