@@ -67,6 +67,7 @@ pub mod gotrue;
 pub mod jwks;
 pub mod keys;
 pub mod mint;
+pub mod oauth;
 pub mod server;
 pub mod state;
 pub mod state_dir;
@@ -151,6 +152,7 @@ pub struct IssuerBuilder {
     state_dir: Option<PathBuf>,
     users: Vec<(String, String)>,
     max_body_bytes: usize,
+    oauth_consent_url: String,
 }
 
 impl Default for IssuerBuilder {
@@ -166,6 +168,7 @@ impl Default for IssuerBuilder {
             state_dir: None,
             users: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            oauth_consent_url: config::DEFAULT_OAUTH_CONSENT_URL.to_owned(),
         }
     }
 }
@@ -249,6 +252,13 @@ impl IssuerBuilder {
         self
     }
 
+    /// Where the OAuth server's `/authorize` sends the browser for consent when no user is
+    /// auto-approved (default `http://127.0.0.1:3000/oauth/consent`).
+    pub fn oauth_consent_url(mut self, url: impl Into<String>) -> Self {
+        self.oauth_consent_url = url.into();
+        self
+    }
+
     fn validate(&self) -> Result<(), IssuerError> {
         if self.access_token_ttl <= 0 || self.access_token_ttl > mint::MAX_TTL_SECONDS {
             return Err(IssuerError::Config(
@@ -267,6 +277,12 @@ impl IssuerBuilder {
                 "the JWT secret must be at least 32 bytes".into(),
             ));
         }
+        url::Url::parse(&self.oauth_consent_url).map_err(|e| {
+            IssuerError::Config(format!(
+                "OAuth consent URL {:?}: {e}",
+                self.oauth_consent_url
+            ))
+        })?;
         if let Some(url) = &self.public_url {
             let parsed = url::Url::parse(url)
                 .map_err(|e| IssuerError::Config(format!("public URL {url:?}: {e}")))?;
@@ -325,6 +341,7 @@ impl IssuerBuilder {
             service_role_key: legacy.service_role_key().to_string(),
             state_dir: self.state_dir.clone(),
             max_body_bytes: self.max_body_bytes,
+            oauth_consent_url: self.oauth_consent_url,
         };
         let auth =
             AuthStore::open(&config).map_err(|e| IssuerError::StateDir(format!("users: {e}")))?;
@@ -338,6 +355,7 @@ impl IssuerBuilder {
             counters: Arc::new(Counters::default()),
             auth: Arc::new(auth),
             faults: Arc::new(Faults::default()),
+            oauth: Arc::new(oauth::OAuthServer::default()),
         };
         let app = server::router(state.clone());
         let shutdown = CancellationToken::new();
