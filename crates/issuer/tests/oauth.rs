@@ -547,6 +547,9 @@ async fn userinfo_answers_by_scope() {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     let garbage = h.send(h.http.get(&url).bearer_auth("not-a-jwt")).await;
     assert_eq!(garbage.status, StatusCode::FORBIDDEN);
+    // GoTrue routes userinfo for GET only.
+    let post = h.send(h.http.post(&url).bearer_auth(&access)).await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]

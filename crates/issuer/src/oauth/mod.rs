@@ -104,4 +104,6 @@ pub fn router() -> Router<AppState> {
         .route("/authorize", get(authorize::authorize))
         .route("/token", post(token::token))
         .route("/userinfo", get(userinfo::userinfo))
+        // Open routes answer a wrong method with 405, not the gateway's missing-apikey 401.
+        .method_not_allowed_fallback(crate::gotrue::errors::method_not_allowed)
 }
