@@ -2,7 +2,8 @@
 //! (Just over 500 lines: this documentation alone is 60 of them, and the builder's setters.)
 //!
 //! It serves GoTrue's HTTP contract under `/auth/v1` (password and refresh grants, signup, user,
-//! logout, settings, health, admin users, JWKS, OpenID configuration) with an ES256 signing key,
+//! logout, settings, health, admin users, JWKS, OpenID configuration, and Supabase Auth's OAuth
+//! 2.1 server in [`oauth`]) with an ES256 signing key,
 //! an RS256 standby key and the Supabase CLI's legacy HS256 secret, and adds a control API under
 //! `/_control/v1` for what GoTrue lacks in tests: key rotation, JWKS fault injection, extra
 //! (deliberately unusable) JWK entries, counters, a clock offset and minting arbitrary tokens. The same operations exist on [`IssuerHandle`].
