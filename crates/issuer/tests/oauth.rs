@@ -792,3 +792,76 @@ async fn oversized_and_malformed_inputs_are_refused_without_server_errors() {
     let unknown_code = exchange(&h, &client, "no-such-code", &p.verifier).await;
     assert_eq!(oauth_error(&unknown_code), "invalid_grant");
 }
+
+#[tokio::test]
+async fn the_consent_page_api_approves_denies_and_remembers() {
+    let h = start_seeded().await;
+    let client = public_client(&h).await;
+    let session = h.session(SEED_EMAIL, support::SEED_PASSWORD).await;
+    let user_token = session["access_token"].as_str().unwrap().to_owned();
+    let consent_id = |reply: &Reply| {
+        redirected(reply, "http://127.0.0.1:3000/oauth/consent?")["authorization_id"].clone()
+    };
+    let details = |id: String| {
+        h.send(
+            h.request(reqwest::Method::GET, &format!("/oauth/authorizations/{id}"))
+                .bearer_auth(&user_token),
+        )
+    };
+    let decide = |id: String, action: &'static str| {
+        h.send(
+            h.request(
+                reqwest::Method::POST,
+                &format!("/oauth/authorizations/{id}/consent"),
+            )
+            .bearer_auth(&user_token)
+            .json(&json!({ "action": action })),
+        )
+    };
+
+    let p = pkce();
+    let id = consent_id(&authorize(&h, &params(&client, &p, &[("scope", "openid email")])).await);
+    let shown = details(id.clone()).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    let shown = shown.json();
+    assert_eq!(shown["client"]["id"], client.as_str());
+    assert_eq!(shown["client"]["name"], "MCP test");
+    assert_eq!(shown["user"]["email"], SEED_EMAIL);
+    assert_eq!(shown["scope"], "openid email");
+    let approved = decide(id.clone(), "approve").await.json();
+    let url = url::Url::parse(approved["redirect_url"].as_str().unwrap()).unwrap();
+    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["state"], "xyz 1");
+    let ok = exchange(&h, &client, &q["code"], &p.verifier).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    // The request is no longer pending.
+    assert_eq!(decide(id, "approve").await.status, StatusCode::NOT_FOUND);
+
+    // The consent is remembered: the details call approves at once.
+    let id = consent_id(&authorize(&h, &params(&client, &p, &[("scope", "email")])).await);
+    let again = details(id).await.json();
+    assert!(again["redirect_url"].as_str().unwrap().contains("code="));
+
+    // A new scope asks again; denying sends access_denied back to the client.
+    let id = consent_id(&authorize(&h, &params(&client, &p, &[("scope", "profile")])).await);
+    assert!(
+        details(id.clone())
+            .await
+            .json()
+            .get("authorization_id")
+            .is_some()
+    );
+    let denied = decide(id, "deny").await.json();
+    let url = url::Url::parse(denied["redirect_url"].as_str().unwrap()).unwrap();
+    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["error"], "access_denied");
+    assert!(!q.contains_key("code"));
+
+    // Without a session, or for an unknown request, nothing is disclosed.
+    let id = consent_id(&authorize(&h, &params(&client, &p, &[])).await);
+    let anonymous = h
+        .send(h.request(reqwest::Method::GET, &format!("/oauth/authorizations/{id}")))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(details("nope".into()).await.status, StatusCode::NOT_FOUND);
+}

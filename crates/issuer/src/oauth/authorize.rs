@@ -3,7 +3,8 @@
 //! later error is a 302 back to the registered redirect URI with `error`, `error_description`
 //! and `state`. A valid request is stored, then either sent to the consent page like the
 //! hosted server (`<consent_url>?authorization_id=…`), or, when the control API names an
-//! auto-approved user, approved at once: 302 to `redirect_uri?code=…&state=…`.
+//! auto-approved user, approved at once: 302 to `redirect_uri?code=…&state=…`. The consent
+//! page then drives [`super::consent`].
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};

@@ -175,6 +175,35 @@ impl CodeStore {
         Some(approved)
     }
 
+    /// A request by `authorization_id` as the consent endpoints see it: `None` when unknown or
+    /// expired (GoTrue answers both with 404).
+    pub fn get(&self, id: &str, now: i64) -> Option<Authorization> {
+        self.inner
+            .lock()
+            .by_id
+            .get(id)
+            .filter(|a| !a.is_expired(now))
+            .cloned()
+    }
+
+    /// Records the signed-in user on a pending request (GoTrue's `SetUser`), once.
+    pub fn set_user(&self, id: &str, user_id: Uuid) {
+        if let Some(a) = self.inner.lock().by_id.get_mut(id)
+            && a.user_id.is_none()
+        {
+            a.user_id = Some(user_id);
+        }
+    }
+
+    /// Denies a pending request: it is gone afterwards.
+    pub fn deny(&self, id: &str) -> Option<Authorization> {
+        let mut inner = self.inner.lock();
+        if inner.by_id.get(id).is_some_and(|a| a.code.is_some()) {
+            return None;
+        }
+        inner.by_id.remove(id)
+    }
+
     /// The approved request a code belongs to (not consumed: a failed exchange leaves the code
     /// usable, as in GoTrue).
     pub fn find_by_code(&self, code: &str) -> Option<Authorization> {

@@ -7,6 +7,7 @@
 //! - [`clients`]: registration and the client store;
 //! - [`authorize`]: `GET /oauth/authorize` (consent redirect, or the control API's auto-approve);
 //! - [`codes`]: authorization requests and their single-use, 10-minute codes;
+//! - [`consent`]: the consent page's API (request details, approve or deny);
 //! - [`pkce`]: S256 verification;
 //! - [`token`]: `POST /oauth/token` (client authentication, code and refresh grants);
 //! - [`access_token`]: the OAuth access token's claims (GoTrue's plus `client_id`, `scope`);
@@ -24,6 +25,7 @@ pub mod access_token;
 pub mod authorize;
 pub mod clients;
 pub mod codes;
+pub mod consent;
 pub mod control;
 pub mod errors;
 pub mod id_token;
@@ -66,6 +68,8 @@ pub struct OAuthServer {
     pub clients: clients::ClientStore,
     /// Authorization requests and codes.
     pub codes: codes::CodeStore,
+    /// Consents users gave, per client.
+    pub consents: consent::Consents,
     sessions: Mutex<HashMap<Uuid, SessionBinding>>,
 }
 
@@ -96,14 +100,19 @@ pub fn ensure_enabled(state: &AppState) -> Result<(), ApiError> {
 }
 
 /// The `/oauth` routes (mount with `Router::nest("/oauth", router())` inside GoTrue's router,
-/// so its error-envelope middleware and CORS apply). They need no `apikey`: OAuth clients do
-/// not have one.
+/// so its error-envelope middleware and CORS apply). The OAuth client's routes need no
+/// `apikey` (OAuth clients have none); the consent page's two routes do, like supabase-js.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/clients/register", post(clients::register))
         .route("/authorize", get(authorize::authorize))
         .route("/token", post(token::token))
         .route("/userinfo", get(userinfo::userinfo))
+        .route("/authorizations/{authorization_id}", get(consent::details))
+        .route(
+            "/authorizations/{authorization_id}/consent",
+            post(consent::consent),
+        )
         // Open routes answer a wrong method with 405, not the gateway's missing-apikey 401.
         .method_not_allowed_fallback(crate::gotrue::errors::method_not_allowed)
 }
