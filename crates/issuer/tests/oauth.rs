@@ -789,6 +789,19 @@ async fn oversized_and_malformed_inputs_are_refused_without_server_errors() {
         )
         .await;
     assert_eq!(bad_json.error_code(), "invalid_credentials");
+    // GoTrue authenticates the client before it decodes the grant parameters.
+    let json_token = |body: Value| {
+        h.send(
+            h.http
+                .post(format!("{}/oauth/token", h.auth_url))
+                .json(&body),
+        )
+    };
+    let unknown_client =
+        json_token(json!({"client_id": uuid::Uuid::new_v4(), "grant_type": 5})).await;
+    assert_eq!(unknown_client.error_code(), "invalid_credentials");
+    let bad_type = json_token(json!({"client_id": client, "grant_type": 5})).await;
+    assert_eq!(oauth_error(&bad_type), "invalid_request");
     let unknown_code = exchange(&h, &client, "no-such-code", &p.verifier).await;
     assert_eq!(oauth_error(&unknown_code), "invalid_grant");
 }

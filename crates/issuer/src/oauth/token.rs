@@ -83,14 +83,14 @@ fn json_string(object: &serde_json::Map<String, Value>, key: &str) -> Result<Str
     }
 }
 
-/// Parses the body the way GoTrue reads it twice (credentials in the middleware, then the
-/// grant parameters in the handler). The outer error is the middleware's, the inner the
-/// handler's.
+/// Parses the body the way GoTrue reads it twice: the credentials in the middleware (its error
+/// is the outer one), then the grant parameters in the handler (an error there comes back
+/// with the credentials alone, to be answered after client authentication, in GoTrue's order).
 fn parse(
     headers: &HeaderMap,
     query: &str,
     body: &[u8],
-) -> Result<Result<Params, OAuthError>, ApiError> {
+) -> Result<(Params, Option<OAuthError>), ApiError> {
     if is_json(headers) {
         let object = match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(o)) => o,
@@ -114,9 +114,18 @@ fn parse(
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
             })
-        })()
-        .map_err(|()| OAuthError::invalid_request("Invalid JSON body"));
-        return Ok(params);
+        })();
+        return Ok(match params {
+            Ok(p) => (p, None),
+            Err(()) => (
+                Params {
+                    client_id,
+                    client_secret,
+                    ..Params::default()
+                },
+                Some(OAuthError::invalid_request("Invalid JSON body")),
+            ),
+        });
     }
     // Go's ParseForm: body values first, then the query string's; FormValue takes the first.
     let mut form: Vec<(String, String)> = url::form_urlencoded::parse(body)
@@ -129,16 +138,19 @@ fn parse(
             .map(|i| std::mem::take(&mut form[i].1))
             .unwrap_or_default()
     };
-    Ok(Ok(Params {
-        grant_type: value("grant_type"),
-        code: value("code"),
-        refresh_token: value("refresh_token"),
-        redirect_uri: value("redirect_uri"),
-        client_id: value("client_id"),
-        client_secret: value("client_secret"),
-        code_verifier: value("code_verifier"),
-        resource: String::new(),
-    }))
+    Ok((
+        Params {
+            grant_type: value("grant_type"),
+            code: value("code"),
+            refresh_token: value("refresh_token"),
+            redirect_uri: value("redirect_uri"),
+            client_id: value("client_id"),
+            client_secret: value("client_secret"),
+            code_verifier: value("code_verifier"),
+            resource: String::new(),
+        },
+        None,
+    ))
 }
 
 /// `Authorization: Basic base64(id:secret)` (standard base64, no URL-decoding of the parts,
@@ -258,12 +270,11 @@ pub async fn token(
 ) -> Result<Response, TokenError> {
     super::ensure_enabled(&state)?;
     let bytes = read_body(body, MAX_TOKEN_BODY.min(state.config.max_body_bytes)).await?;
-    let params = parse(&headers, query.as_deref().unwrap_or(""), &bytes)?;
-    let client = match &params {
-        Ok(p) => authenticate_client(&state, &headers, p)?,
-        Err(_) => None,
-    };
-    let params = params?;
+    let (params, malformed) = parse(&headers, query.as_deref().unwrap_or(""), &bytes)?;
+    let client = authenticate_client(&state, &headers, &params)?;
+    if let Some(error) = malformed {
+        return Err(error.into());
+    }
     if params.grant_type.is_empty() {
         return Err(OAuthError::invalid_request("grant_type is required").into());
     }
