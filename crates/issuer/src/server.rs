@@ -34,11 +34,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .nest("/auth/v1", crate::gotrue::router())
-        .route(
-            crate::oauth::metadata::PATH_INSERTED,
-            axum::routing::get(crate::oauth::metadata::authorization_server)
-                .layer(middleware::from_fn(crate::gotrue::errors::render_errors)),
-        )
+        .merge(crate::oauth::metadata::root_router())
         .nest("/_control/v1", crate::control::router(state.clone()))
         .fallback(crate::gotrue::errors::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), limit_body))

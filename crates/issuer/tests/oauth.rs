@@ -209,6 +209,18 @@ async fn discovery_is_served_at_both_urls_and_points_at_the_jwks() {
         bodies.push(reply.text);
     }
     assert!(bodies.iter().all(|b| *b == bodies[0]));
+    // Browser-based MCP clients fetch it cross-origin.
+    let cors = h
+        .send(
+            h.http
+                .get(h.url("/.well-known/oauth-authorization-server/auth/v1"))
+                .header("origin", "http://localhost:6274"),
+        )
+        .await;
+    assert_eq!(
+        cors.header("access-control-allow-origin"),
+        Some("http://localhost:6274")
+    );
     let doc: Value = serde_json::from_str(&bodies[0]).unwrap();
     assert_eq!(doc["issuer"], info.issuer.as_str());
     assert_eq!(doc["jwks_uri"], info.jwks_url.as_str());

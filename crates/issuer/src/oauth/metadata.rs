@@ -4,10 +4,12 @@
 //! path-inserted URL `/.well-known/oauth-authorization-server/auth/v1`. `issuer` is the
 //! tokens' `iss`, `jwks_uri` the JWKS that verifies them.
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::authorize::SUPPORTED_SCOPES;
@@ -105,6 +107,17 @@ fn respond(state: &AppState) -> Response {
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     state.counters.openid_config_fetch();
     respond(&state)
+}
+
+/// The root-level [`PATH_INSERTED`] route, with GoTrue's error envelopes and CORS (browser
+/// MCP clients fetch it cross-origin). Merge into the server's root router.
+pub fn root_router() -> Router<AppState> {
+    Router::new()
+        .route(PATH_INSERTED, get(authorization_server))
+        .layer(axum::middleware::from_fn(
+            crate::gotrue::errors::render_errors,
+        ))
+        .layer(crate::gotrue::cors_layer())
 }
 
 /// `GET /auth/v1/.well-known/oauth-authorization-server` and the root-level
