@@ -3,9 +3,9 @@
 //! | method and path | body | answer |
 //! |---|---|---|
 //! | `GET /oauth` | | [`OAuthSettings`](super::settings::OAuthSettings) |
-//! | `PUT /oauth` | [`OAuthSettingsUpdate`](super::settings::OAuthSettingsUpdate) | [`OAuthSettings`](super::settings::OAuthSettings) |
+//! | `PUT /oauth` | [`OAuthSettingsUpdate`] | [`OAuthSettings`](super::settings::OAuthSettings) |
 //! | `DELETE /oauth` | | 204; defaults back (on, registration on, hook off, no auto-approve) |
-//! | `POST /oauth/auto-approve` | [`AutoApprove`](super::settings::AutoApprove): `{"user_id"}` or `{"email"}` | [`OAuthSettings`](super::settings::OAuthSettings); 404 when no such user |
+//! | `POST /oauth/auto-approve` | [`AutoApprove`]: `{"user_id"}` or `{"email"}` | [`OAuthSettings`](super::settings::OAuthSettings); 404 when no such user |
 //! | `DELETE /oauth/auto-approve` | | 204; `/authorize` goes to the consent page again |
 
 use axum::body::Bytes;
