@@ -25,7 +25,14 @@ pub struct IssuerConfig {
     pub state_dir: Option<PathBuf>,
     /// Largest accepted request body (GoTrue: 1 MiB, then 413).
     pub max_body_bytes: usize,
+    /// Where `/oauth/authorize` sends the browser when no user is auto-approved: GoTrue's
+    /// `<SITE_URL><OAUTH_SERVER_AUTHORIZATION_PATH>`, here [`DEFAULT_OAUTH_CONSENT_URL`] by
+    /// default; `?authorization_id=…` is appended.
+    pub oauth_consent_url: String,
 }
+
+/// The Supabase CLI's `site_url` plus the usual `authorization_url_path`.
+pub const DEFAULT_OAUTH_CONSENT_URL: &str = "http://127.0.0.1:3000/oauth/consent";
 
 impl IssuerConfig {
     /// The `iss` of access tokens: `<public_url>/auth/v1`.

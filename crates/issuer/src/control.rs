@@ -89,6 +89,17 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(get_fault).post(inject_fault).delete(clear_fault),
         )
         .route("/clock", get(get_clock).post(set_clock))
+        .route(
+            "/oauth",
+            get(crate::oauth::control::get_settings)
+                .put(crate::oauth::control::put_settings)
+                .delete(crate::oauth::control::reset_settings),
+        )
+        .route(
+            "/oauth/auto-approve",
+            post(crate::oauth::control::set_auto_approve)
+                .delete(crate::oauth::control::clear_auto_approve),
+        )
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(middleware::from_fn_with_state(state, require_service_role))

@@ -24,6 +24,19 @@ pub struct Counters {
     pub requests: AtomicU64,
     /// Wall-clock Unix milliseconds of the last JWKS request answered normally (0 = never).
     pub jwks_last_served_unix_ms: AtomicU64,
+    /// Authorization codes the OAuth server issued.
+    pub oauth_codes_issued: AtomicU64,
+    /// Authorization codes exchanged for tokens.
+    pub oauth_codes_redeemed: AtomicU64,
+}
+
+/// The OAuth server's counters, as `GET /_control/v1/counters` reports them (`oauth`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthCounts {
+    /// Authorization codes issued by `/oauth/authorize`.
+    pub codes_issued: u64,
+    /// Authorization codes exchanged at `/oauth/token`.
+    pub codes_redeemed: u64,
 }
 
 /// Successful grants by type, as `GET /_control/v1/counters` reports them.
@@ -55,6 +68,9 @@ pub struct CountersSnapshot {
     /// none was since start or the last reset.
     #[serde(default)]
     pub jwks_last_served_unix_ms: Option<u64>,
+    /// The OAuth server's authorization codes.
+    #[serde(default)]
+    pub oauth: OAuthCounts,
 }
 
 impl Counters {
@@ -98,6 +114,16 @@ impl Counters {
         self.openid_config_fetches.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one authorization code issued.
+    pub fn oauth_code_issued(&self) {
+        self.oauth_codes_issued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one authorization code redeemed.
+    pub fn oauth_code_redeemed(&self) {
+        self.oauth_codes_redeemed.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts one HTTP request.
     pub fn request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -118,6 +144,10 @@ impl Counters {
             requests: get(&self.requests),
             jwks_last_served_unix_ms: Some(get(&self.jwks_last_served_unix_ms))
                 .filter(|ms| *ms != 0),
+            oauth: OAuthCounts {
+                codes_issued: get(&self.oauth_codes_issued),
+                codes_redeemed: get(&self.oauth_codes_redeemed),
+            },
         }
     }
 
@@ -132,6 +162,8 @@ impl Counters {
             &self.signups,
             &self.requests,
             &self.jwks_last_served_unix_ms,
+            &self.oauth_codes_issued,
+            &self.oauth_codes_redeemed,
         ] {
             c.store(0, Ordering::Relaxed);
         }

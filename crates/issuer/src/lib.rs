@@ -2,7 +2,8 @@
 //! (Just over 500 lines: this documentation alone is 60 of them, and the builder's setters.)
 //!
 //! It serves GoTrue's HTTP contract under `/auth/v1` (password and refresh grants, signup, user,
-//! logout, settings, health, admin users, JWKS, OpenID configuration) with an ES256 signing key,
+//! logout, settings, health, admin users, JWKS, OpenID configuration, and Supabase Auth's OAuth
+//! 2.1 server in [`oauth`]) with an ES256 signing key,
 //! an RS256 standby key and the Supabase CLI's legacy HS256 secret, and adds a control API under
 //! `/_control/v1` for what GoTrue lacks in tests: key rotation, JWKS fault injection, extra
 //! (deliberately unusable) JWK entries, counters, a clock offset and minting arbitrary tokens. The same operations exist on [`IssuerHandle`].
@@ -67,6 +68,7 @@ pub mod gotrue;
 pub mod jwks;
 pub mod keys;
 pub mod mint;
+pub mod oauth;
 pub mod server;
 pub mod state;
 pub mod state_dir;
@@ -151,6 +153,7 @@ pub struct IssuerBuilder {
     state_dir: Option<PathBuf>,
     users: Vec<(String, String)>,
     max_body_bytes: usize,
+    oauth_consent_url: String,
 }
 
 impl Default for IssuerBuilder {
@@ -166,6 +169,7 @@ impl Default for IssuerBuilder {
             state_dir: None,
             users: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            oauth_consent_url: config::DEFAULT_OAUTH_CONSENT_URL.to_owned(),
         }
     }
 }
@@ -249,6 +253,13 @@ impl IssuerBuilder {
         self
     }
 
+    /// Where the OAuth server's `/authorize` sends the browser for consent when no user is
+    /// auto-approved (default `http://127.0.0.1:3000/oauth/consent`).
+    pub fn oauth_consent_url(mut self, url: impl Into<String>) -> Self {
+        self.oauth_consent_url = url.into();
+        self
+    }
+
     fn validate(&self) -> Result<(), IssuerError> {
         if self.access_token_ttl <= 0 || self.access_token_ttl > mint::MAX_TTL_SECONDS {
             return Err(IssuerError::Config(
@@ -267,6 +278,12 @@ impl IssuerBuilder {
                 "the JWT secret must be at least 32 bytes".into(),
             ));
         }
+        url::Url::parse(&self.oauth_consent_url).map_err(|e| {
+            IssuerError::Config(format!(
+                "OAuth consent URL {:?}: {e}",
+                self.oauth_consent_url
+            ))
+        })?;
         if let Some(url) = &self.public_url {
             let parsed = url::Url::parse(url)
                 .map_err(|e| IssuerError::Config(format!("public URL {url:?}: {e}")))?;
@@ -325,6 +342,7 @@ impl IssuerBuilder {
             service_role_key: legacy.service_role_key().to_string(),
             state_dir: self.state_dir.clone(),
             max_body_bytes: self.max_body_bytes,
+            oauth_consent_url: self.oauth_consent_url,
         };
         let auth =
             AuthStore::open(&config).map_err(|e| IssuerError::StateDir(format!("users: {e}")))?;
@@ -338,6 +356,7 @@ impl IssuerBuilder {
             counters: Arc::new(Counters::default()),
             auth: Arc::new(auth),
             faults: Arc::new(Faults::default()),
+            oauth: Arc::new(oauth::OAuthServer::default()),
         };
         let app = server::router(state.clone());
         let shutdown = CancellationToken::new();

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .nest("/auth/v1", crate::gotrue::router())
+        .merge(crate::oauth::metadata::root_router())
         .nest("/_control/v1", crate::control::router(state.clone()))
         .fallback(crate::gotrue::errors::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), limit_body))

@@ -11,6 +11,7 @@ use crate::counters::Counters;
 use crate::faults::Faults;
 use crate::gotrue::store::AuthStore;
 use crate::keys::KeyStore;
+use crate::oauth::OAuthServer;
 
 /// State shared by all routes. Cheap to clone.
 #[derive(Clone)]
@@ -27,4 +28,6 @@ pub struct AppState {
     pub auth: Arc<AuthStore>,
     /// The armed fault of each fault-injectable route.
     pub faults: Arc<Faults>,
+    /// The OAuth 2.1 server: its switches, clients, authorization requests and session bindings.
+    pub oauth: Arc<OAuthServer>,
 }

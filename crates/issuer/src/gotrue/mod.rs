@@ -1,8 +1,9 @@
 //! GoTrue's HTTP contract under `/auth/v1`, as Supabase serves it behind its API gateway.
 //!
 //! [`router`] serves `POST /token` (password and refresh grants), `POST /signup`, `GET /user`,
-//! `POST /logout`, `GET /settings`, `GET /health`, the admin user API, and routes the JWKS and
-//! OpenID configuration handlers of [`crate::jwks`]. Errors use GoTrue's two envelopes
+//! `POST /logout`, `GET /settings`, `GET /health`, the admin user API, the JWKS handler of
+//! [`crate::jwks`], and the OAuth 2.1 server of [`crate::oauth`] (`/oauth/*` and both discovery
+//! documents). Errors use GoTrue's two envelopes
 //! ([`errors`]); the gateway's `apikey` check and CORS sit in front as on Supabase.
 //!
 //! ```
@@ -90,8 +91,13 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(crate::jwks::jwks_handler))
         .route(
             "/.well-known/openid-configuration",
-            get(crate::jwks::openid_configuration_handler),
+            get(crate::oauth::metadata::openid_configuration),
         )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(crate::oauth::metadata::authorization_server),
+        )
+        .nest("/oauth", crate::oauth::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(errors::render_errors))

@@ -505,6 +505,42 @@ impl AuthStore {
         Ok((grant, check_password_strength(password).err()))
     }
 
+    /// A new session for a user who authenticated elsewhere (GoTrue's `IssueRefreshToken` with
+    /// another authentication `method`, e.g. the OAuth server's code grant): the user must exist
+    /// and not be banned; `last_sign_in_at` moves to `now`.
+    pub fn issue_session(
+        &self,
+        user_id: Uuid,
+        method: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Grant, ApiError> {
+        let now = db_time(now);
+        let grant = {
+            let mut inner = self.inner.lock();
+            let user = inner
+                .users
+                .get_mut(&user_id)
+                .ok_or_else(|| ApiError::not_found("user_not_found", "User not found"))?;
+            if user.is_banned(now) {
+                return Err(ApiError::bad_request("user_banned", "User is banned"));
+            }
+            user.last_sign_in_at = Some(now);
+            user.updated_at = now;
+            inner.new_session(user_id, method, now)
+        };
+        self.save();
+        Ok(grant)
+    }
+
+    /// The session a refresh token belongs to, if the token is known (revoked ones included).
+    pub fn refresh_token_session(&self, token: &str) -> Option<Uuid> {
+        self.inner
+            .lock()
+            .refresh_tokens
+            .get(token)
+            .map(|r| r.session_id)
+    }
+
     /// The refresh-token grant with GoTrue's v1 rotation and reuse rules.
     pub fn refresh_grant(
         &self,
