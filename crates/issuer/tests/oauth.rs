@@ -476,6 +476,18 @@ async fn refresh_rotates_and_a_reused_old_token_revokes_the_family() {
         claims["session_id"],
         jwt_claims(t0["access_token"].as_str().unwrap())["session_id"]
     );
+    // Nor may anyone at the password-session endpoint, without the client.
+    let gotrue = h
+        .send(
+            h.http
+                .post(format!("{}/token?grant_type=refresh_token", h.auth_url))
+                .header("apikey", &h.issuer.info().anon_key)
+                .header("content-type", "application/json")
+                .body(json!({"refresh_token": r1}).to_string()),
+        )
+        .await;
+    assert_eq!(gotrue.status, StatusCode::BAD_REQUEST, "{}", gotrue.text);
+    assert!(gotrue.text.contains("invalid_client"), "{}", gotrue.text);
     // Another client may not refresh this session.
     let other = public_client(&h).await;
     assert_eq!(

@@ -191,6 +191,16 @@ async fn refresh_grant(state: &AppState, request: Request) -> Result<Response, A
             "Refresh token is not valid",
         ));
     }
+    // A session an OAuth client obtained is refreshed at /oauth/token, where the client
+    // authenticates; here its refresh token would bypass that (GoTrue: invalid_client).
+    if let Some(session) = state.auth.refresh_token_session(&token)
+        && state.oauth.session(session).is_some()
+    {
+        return Err(ApiError::bad_request(
+            "invalid_client",
+            "This refresh token belongs to an OAuth client's session: refresh it at /oauth/token",
+        ));
+    }
     let grant = state.auth.refresh_grant(
         &token,
         state.clock.now(),
