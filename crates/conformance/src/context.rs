@@ -9,6 +9,7 @@
 //! let ctx = RunContext {
 //!     target: "http://127.0.0.1:8080".parse().unwrap(),
 //!     replicas: Vec::new(),
+//!     canary: None,
 //!     profile: Profile::default(),
 //!     issuer: IssuerEndpoint {
 //!         base_url: "http://127.0.0.1:54321".parse().unwrap(),
@@ -40,6 +41,8 @@ pub struct RunContext {
     /// Other base URLs of the same implementation (`--replica`, `--spawn-replicas`): the
     /// scenarios that change shared state on the target check them too.
     pub replicas: Vec<url::Url>,
+    /// The canary upstream (`MCP_UPSTREAM_URL`), when the profile has an MCP endpoint.
+    pub canary: Option<Arc<crate::net::canary::Canary>>,
     /// What the implementation declares about itself.
     pub profile: Profile,
     /// The fake issuer the implementation trusts.

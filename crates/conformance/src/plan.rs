@@ -25,6 +25,11 @@
 //! | `@needs-pat-short-ttl` | `pat.enabled` and a token can be created to expire within 30 s (`pat.min_ttl_seconds`, a `{ttl_seconds}` or `{expires_at}` body) |
 //! | `@needs-pat-last-used` | `pat.enabled` and `pat.list.last_used_pointer` is not `""` |
 //! | `@needs-pat-owner-rate-limit` | `pat.enabled`, `rate_limit.enabled` and `pat.rate_limit_keying = "owner"` |
+//! | `@needs-mcp` | `mcp.enabled = true` |
+//! | `@needs-mcp-supabase-audience` | `mcp.enabled` and `mcp.audience_mode = "supabase"` |
+//! | `@needs-mcp-resource-audience` | `mcp.enabled` and `mcp.audience_mode = "resource"` |
+//! | `@needs-mcp-upstream` | `mcp.enabled` and `mcp.upstream_tool` is not `""` |
+//! | `@needs-mcp-pat` | `mcp.enabled`, `mcp.accepts_pats` and `pat.enabled` |
 //! | `@needs-distinct-permission-route` | `routes.permission.path` is not `routes.protected` (an API with one role-gated route cannot both accept and forbid one token there) |
 //! | `@slow` | `--slow` is given |
 //! | `@strict` | `--strict` is given (a reading stricter than the contract fixes) |
@@ -137,6 +142,11 @@ pub const REQUIREMENT_TAGS: &[&str] = &[
     "needs-pat-short-ttl",
     "needs-pat-last-used",
     "needs-pat-owner-rate-limit",
+    "needs-mcp",
+    "needs-mcp-supabase-audience",
+    "needs-mcp-resource-audience",
+    "needs-mcp-upstream",
+    "needs-mcp-pat",
 ];
 
 impl Requirements {
@@ -185,6 +195,18 @@ impl Requirements {
                     || !p.rate_limit.enabled
                     || p.pat.rate_limit_keying != crate::profile::pat::PatRateKeying::Owner)
                     .then_some("the profile declares no per-owner PAT rate limit (rate_limit.enabled, pat.rate_limit_keying = \"owner\")"),
+                "needs-mcp" => (!p.mcp.enabled)
+                    .then_some("the profile declares no MCP endpoint (mcp.enabled = false)"),
+                "needs-mcp-supabase-audience" => (!p.mcp.enabled
+                    || p.mcp.audience_mode != crate::profile::mcp::AudienceMode::Supabase)
+                    .then_some("the MCP endpoint's audience mode is not \"supabase\" (mcp.audience_mode)"),
+                "needs-mcp-resource-audience" => (!p.mcp.enabled
+                    || p.mcp.audience_mode != crate::profile::mcp::AudienceMode::Resource)
+                    .then_some("the MCP endpoint's audience mode is not \"resource\" (mcp.audience_mode)"),
+                "needs-mcp-upstream" => (!p.mcp.enabled || p.mcp.upstream_tool.is_empty())
+                    .then_some("the profile declares no MCP tool that calls an upstream (mcp.upstream_tool = \"\")"),
+                "needs-mcp-pat" => (!p.mcp.enabled || !p.mcp.accepts_pats || !p.pat.enabled)
+                    .then_some("the profile declares no PATs on the MCP endpoint (pat.enabled, mcp.accepts_pats)"),
                 "needs-loopback" => (!self.loopback)
                     .then_some("needs its own 127.0.x.y source address per scenario: the target is not on IPv4 loopback, or this system does not route 127.0.x.y"),
                 "slow" => (!self.slow).then_some("@slow (run with --slow)"),
@@ -417,8 +439,9 @@ mod tests {
         let default = req(|_| {});
         for tag in REQUIREMENT_TAGS {
             // The built-in profile does not require RFC 6750 challenges.
-            let expect_skip =
-                matches!(*tag, "needs-no-hs256" | "needs-rfc6750") || tag.starts_with("needs-pat");
+            let expect_skip = matches!(*tag, "needs-no-hs256" | "needs-rfc6750")
+                || tag.starts_with("needs-pat")
+                || tag.starts_with("needs-mcp");
             assert_eq!(skipped(&default, tag), expect_skip, "{tag}");
         }
         assert!(!skipped(
@@ -472,6 +495,17 @@ mod tests {
             r.profile.pat.rate_limit_keying = crate::profile::pat::PatRateKeying::Token;
         });
         assert!(skipped(&pats_per_token, "needs-pat-owner-rate-limit"));
+        let mcp = req(|r| r.profile.mcp.enabled = true);
+        assert!(!skipped(&mcp, "needs-mcp"));
+        assert!(!skipped(&mcp, "needs-mcp-supabase-audience"));
+        assert!(skipped(&mcp, "needs-mcp-resource-audience"));
+        assert!(skipped(&mcp, "needs-mcp-pat"));
+        let mcp_resource = req(|r| {
+            r.profile.mcp.enabled = true;
+            r.profile.mcp.audience_mode = crate::profile::mcp::AudienceMode::Resource;
+        });
+        assert!(!skipped(&mcp_resource, "needs-mcp-resource-audience"));
+        assert!(skipped(&mcp_resource, "needs-mcp-supabase-audience"));
         assert!(default.check(&["needs-magic".to_owned()]).is_err());
         assert_eq!(
             default.check(&["P0".to_owned(), "A01".to_owned()]).unwrap(),

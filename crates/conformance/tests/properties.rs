@@ -31,6 +31,7 @@ async fn setup(defects: &[&str]) -> Setup {
     let reference = xauth_reference::spawn(config).await.unwrap();
     let ctx = RunContext {
         replicas: Vec::new(),
+        canary: None,
         target: reference.url().parse().unwrap(),
         profile: Profile::default(),
         issuer: IssuerEndpoint {

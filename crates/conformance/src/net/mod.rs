@@ -4,8 +4,11 @@
 //! ([`attacker`]).
 
 pub mod attacker;
+pub mod canary;
+pub mod challenge;
 pub mod control;
 pub mod evidence;
+pub mod mcp_client;
 pub mod pat_api;
 pub mod sources;
 pub mod target;

@@ -6,7 +6,8 @@
 //! and the line it is on.
 //!
 //! This file holds the profile's schema, its defaults, its validation and the line numbers of
-//! its errors (one concern: the TOML a user writes); the `[pat]` section is [`pat`].
+//! its errors (one concern: the TOML a user writes); the `[pat]` section is [`pat`], the
+//! `[mcp]` section [`mcp`].
 //!
 //! ```
 //! use xauth_conformance::profile::Profile;
@@ -28,8 +29,10 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+pub mod mcp;
 pub mod pat;
 
+pub use mcp::Mcp;
 pub use pat::Pat;
 
 /// The largest leeway a profile may declare (the verifier caps leeway at 300 s as well).
@@ -67,6 +70,8 @@ pub struct Profile {
     pub strict: Strict,
     /// Personal access tokens (`[pat]`); off by default.
     pub pat: Pat,
+    /// An MCP endpoint (`[mcp]`); off by default.
+    pub mcp: Mcp,
     /// How to start `xauth-reference` so that it matches this profile (`[reference] args`),
     /// for the developer commands (`cargo xtask conformance`, `cargo xtask mutants`). The
     /// runner itself never reads it: `--spawn 'CMD'` says how to start an implementation.
@@ -88,6 +93,7 @@ impl Default for Profile {
             legacy_hs256: true,
             strict: Strict::default(),
             pat: Pat::default(),
+            mcp: Mcp::default(),
             reference: Reference::default(),
         }
     }
@@ -528,7 +534,7 @@ impl Profile {
                 message: "0 declares no bound on JWKS fetches triggered by unknown kids; declare a cooldown of at least 1 s or jwks.max_fetches_per_minute (a flood of unknown kids is attacker input, so some bound must exist)".to_owned(),
             });
         }
-        if let Err((field, message)) = profile.pat.validate() {
+        if let Err((field, message)) = profile.pat.validate().and(profile.mcp.validate()) {
             return Err(ProfileError::Invalid {
                 file: file.to_owned(),
                 line: field_line(text, field),

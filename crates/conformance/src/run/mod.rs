@@ -122,7 +122,24 @@ async fn run_inner<W: SuiteWorld>(
     let plan = std::sync::Arc::new(setup::plan(args, &offline, &requirements, post).await?);
 
     // 4. The implementation.
-    let instances = setup::target(args, profile, &endpoint, &mut res.spawned).await?;
+    // 4a. The canary upstream an MCP server must never pass a client's token to.
+    let canary = if profile.mcp.enabled {
+        Some(std::sync::Arc::new(
+            crate::net::canary::Canary::start()
+                .await
+                .map_err(|e| SetupError(format!("cannot start the canary upstream: {e}")))?,
+        ))
+    } else {
+        None
+    };
+    let instances = setup::target(
+        args,
+        profile,
+        &endpoint,
+        canary.as_ref().map(|c| c.url()),
+        &mut res.spawned,
+    )
+    .await?;
     let target = instances.target;
 
     // 5. The context the steps read.
@@ -130,6 +147,7 @@ async fn run_inner<W: SuiteWorld>(
     let ctx = context::install(RunContext {
         target: target.clone(),
         replicas: instances.replicas.clone(),
+        canary,
         profile: profile.clone(),
         issuer: endpoint.clone(),
         timeouts: Timeouts {

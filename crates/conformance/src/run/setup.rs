@@ -171,6 +171,7 @@ pub(crate) async fn target(
     args: &RunArgs,
     profile: &Profile,
     issuer: &crate::context::IssuerEndpoint,
+    mcp_upstream: Option<String>,
     spawned: &mut Vec<Spawned>,
 ) -> Result<Instances, SetupError> {
     let readiness_probe_timeout = args.request_timeout.min(Duration::from_secs(2));
@@ -214,6 +215,11 @@ pub(crate) async fn target(
     match (&issuer.jwt_secret, profile.legacy_hs256) {
         (Some(secret), true) => env.push(("SUPABASE_JWT_SECRET", secret.clone())),
         _ => remove.push("SUPABASE_JWT_SECRET"),
+    }
+    if let Some(url) = mcp_upstream {
+        // The canary upstream an MCP server's upstream tool calls: it must never see the
+        // client's token.
+        env.push(("MCP_UPSTREAM_URL", url));
     }
     if profile.pat.enabled {
         // The owner of a PAT is checked at the auth server's admin API, which needs it.

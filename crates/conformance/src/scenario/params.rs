@@ -183,3 +183,39 @@ impl FromStr for ManagementCall {
 
 /// How a live PAT is altered or wrapped (defined beside the forging).
 pub use crate::forge::pat::{PatVariant, PatWrapping};
+
+/// Which claims an MCP access token gets wrong (`mcp.feature`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "mcp_token",
+    regex = "for another resource|without an audience|with the audience \"authenticated\"|with the audience of the resource|from a client that is not allowed|without a client_id"
+)]
+pub enum McpToken {
+    /// `aud` names another MCP server.
+    OtherResource,
+    /// No `aud` member.
+    NoAudience,
+    /// `aud: "authenticated"` (Supabase's), whatever the mode.
+    Authenticated,
+    /// `aud` is this server's resource identifier.
+    Resource,
+    /// `client_id` of a client the server does not allow.
+    ForeignClient,
+    /// No `client_id` member (a plain session token).
+    NoClientId,
+}
+
+impl FromStr for McpToken {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "for another resource" => McpToken::OtherResource,
+            "without an audience" => McpToken::NoAudience,
+            "with the audience \"authenticated\"" => McpToken::Authenticated,
+            "with the audience of the resource" => McpToken::Resource,
+            "from a client that is not allowed" => McpToken::ForeignClient,
+            "without a client_id" => McpToken::NoClientId,
+            other => return Err(format!("unknown MCP token {other:?}")),
+        })
+    }
+}

@@ -27,6 +27,23 @@ pub struct ScenarioState {
     /// The owner and the personal access tokens of this scenario
     /// (`personal_access_tokens.feature`).
     pub pat: PatState,
+    /// What an MCP scenario read (`mcp.feature`).
+    pub mcp: McpState,
+}
+
+/// What an MCP scenario read between its steps.
+#[derive(Debug, Clone, Default)]
+pub struct McpState {
+    /// The `resource_metadata` URL of the last 401 challenge.
+    pub metadata_url: Option<url::Url>,
+    /// The protected resource metadata fetched last.
+    pub metadata: Option<serde_json::Value>,
+    /// The authorization server metadata fetched last.
+    pub as_metadata: Option<serde_json::Value>,
+    /// Requests the canary upstream had received before the tool call.
+    pub canary_before: usize,
+    /// The JSON-RPC answer of the last tool call.
+    pub tool_answer: Option<serde_json::Value>,
 }
 
 /// The owner and the personal access tokens of a PAT scenario.

@@ -9,6 +9,7 @@
 //! * `outage`: the auth proxy while the issuer's token endpoint is down or hangs;
 //! * `rate_limit`: bursts, `Retry-After`, other subjects, forged victims;
 //! * `expiry`: a token that expires while the scenario watches;
+//! * `mcp`: an MCP endpoint as an OAuth resource server (discovery, audience, no passthrough);
 //! * `pat`: personal access tokens through the implementation's management API, on every
 //!   replica.
 //!
@@ -27,6 +28,7 @@ pub mod issuer_state;
 pub mod jwks_entries;
 pub mod jwks_faults;
 pub mod key_rotation;
+pub mod mcp;
 pub mod outage;
 pub mod pat;
 pub mod rate_limit;

@@ -130,11 +130,22 @@ async fn delete_owner(w: &mut XauthWorld) {
 
 // ---- creating -----------------------------------------------------------------------------
 
-/// Creates a PAT with the session; a call that does not issue one as declared fails the step.
+/// Creates a PAT for `route` with the session; a call that does not issue one as declared
+/// fails the step.
 async fn create(w: &mut XauthWorld, route: Route, ttl: u64) -> IssuedPat {
+    let scope = scope(w, route);
+    create_scoped(w, scope, ttl).await
+}
+
+/// Creates a PAT with `scope` (living a day) with the session: the MCP family's PATs.
+pub async fn create_with_scope(w: &mut XauthWorld, scope: &str) -> IssuedPat {
+    let ttl = everyday_ttl(&w.ctx.profile.pat);
+    create_scoped(w, scope.to_owned(), ttl).await
+}
+
+async fn create_scoped(w: &mut XauthWorld, scope: String, ttl: u64) -> IssuedPat {
     let session = owner(w).session;
     let name = format!("xauth-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let scope = scope(w, route);
     let target = w.ctx.target.clone();
     let ex = match api(w, &target)
         .create(
