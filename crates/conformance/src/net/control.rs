@@ -334,18 +334,23 @@ impl IssuerClient {
         password: &str,
         extra: &Map<String, Value>,
     ) -> Result<Value, ControlError> {
-        let what = "POST /auth/v1/admin/users".to_owned();
         let mut body =
             serde_json::json!({"email": email, "password": password, "email_confirm": true});
         if let Some(obj) = body.as_object_mut() {
             obj.extend(extra.clone());
         }
+        self.gotrue_post("/admin/users", &body).await
+    }
+
+    /// `POST <supabase>/auth/v1<path>` with a JSON body; the answer as JSON.
+    async fn gotrue_post(&self, path: &str, body: &Value) -> Result<Value, ControlError> {
+        let what = format!("POST /auth/v1{path}");
         let (_, text) = self
             .call_url(
                 reqwest::Method::POST,
-                self.gotrue_url("/admin/users"),
+                self.gotrue_url(path),
                 what.clone(),
-                Some(&body),
+                Some(body),
             )
             .await?;
         serde_json::from_str(&text).map_err(|e| ControlError::Body {
@@ -374,20 +379,8 @@ impl IssuerClient {
         email: &str,
         password: &str,
     ) -> Result<Value, ControlError> {
-        let what = "POST /auth/v1/token?grant_type=password".to_owned();
         let body = serde_json::json!({"email": email, "password": password});
-        let (_, text) = self
-            .call_url(
-                reqwest::Method::POST,
-                self.gotrue_url("/token?grant_type=password"),
-                what.clone(),
-                Some(&body),
-            )
-            .await?;
-        serde_json::from_str(&text).map_err(|e| ControlError::Body {
-            what,
-            detail: format!("{e}: {}", text.chars().take(300).collect::<String>()),
-        })
+        self.gotrue_post("/token?grant_type=password", &body).await
     }
 
     /// `jwks_fetches` of `GET /counters`: how many times the issuer's JWKS was requested.

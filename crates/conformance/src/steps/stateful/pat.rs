@@ -16,6 +16,7 @@ use super::{MARGIN, derived_wait, is_accepted, response, send_bearer};
 use crate::forge::pat::{PatVariant, PatWrapping};
 use crate::net::evidence::Exchange;
 use crate::net::pat_api::{self, IssuedPat, PatApi, TokenRequest};
+use crate::profile::pat::Call;
 use crate::scenario::params::{ManagementCall, Route};
 use crate::scenario::poll::{self, Attempt};
 use crate::scenario::state::PatOwner;
@@ -73,6 +74,33 @@ fn route_url(w: &XauthWorld, base: &url::Url, route: Route) -> url::Url {
 fn record(w: &mut XauthWorld, ex: Exchange) {
     w.state.pat.management = Some(ex.clone());
     w.exchanges.push(ex);
+}
+
+/// A management request built from the profile's template, or a harness error naming it.
+fn rendered(
+    w: &XauthWorld,
+    ex: Result<Exchange, crate::profile::pat::TemplateError>,
+    field: &str,
+) -> Exchange {
+    ex.unwrap_or_else(|e| w.harness_error(format!("{field}: {e}")))
+}
+
+/// Records a create or rotate answer: the token it issued as declared, or a verdict.
+fn expect_issued(w: &mut XauthWorld, ex: Exchange, call: &Call, what: &str) -> IssuedPat {
+    let issued = pat_api::issued(&ex, call);
+    record(w, ex);
+    issued.unwrap_or_else(|| {
+        w.fail(
+            &format!(
+                "2xx from the declared {what} call ({} {}) with the new token at {} and its id at {}",
+                call.method,
+                call.path,
+                call.token_pointer.as_str(),
+                call.id_pointer.as_str()
+            ),
+            &[],
+        )
+    })
 }
 
 /// Makes `pat` the token the generic steps send.
@@ -147,35 +175,15 @@ async fn create_scoped(w: &mut XauthWorld, scope: String, ttl: u64) -> IssuedPat
     let session = owner(w).session;
     let name = format!("xauth-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let target = w.ctx.target.clone();
-    let ex = match api(w, &target)
-        .create(
-            Some(&session),
-            &TokenRequest {
-                name: &name,
-                scopes: &[scope.as_str()],
-                ttl_seconds: ttl,
-            },
-        )
-        .await
-    {
-        Ok(ex) => ex,
-        Err(e) => w.harness_error(format!("pat.create.body: {e}")),
+    let req = TokenRequest {
+        name: &name,
+        scopes: &[scope.as_str()],
+        ttl_seconds: ttl,
     };
-    let issued = pat_api::issued(&ex, &w.ctx.profile.pat.create);
-    record(w, ex);
-    let Some(pat) = issued else {
-        let p = &w.ctx.profile.pat.create;
-        w.fail(
-            &format!(
-                "2xx from the declared create call ({} {}) with the new token at {} and its id at {}",
-                p.method,
-                p.path,
-                p.token_pointer.as_str(),
-                p.id_pointer.as_str()
-            ),
-            &[],
-        )
-    };
+    let ex = api(w, &target).create(Some(&session), &req).await;
+    let ex = rendered(w, ex, "pat.create.body");
+    let call = w.ctx.profile.pat.create.clone();
+    let pat = expect_issued(w, ex, &call, "create");
     if !pat.secret.starts_with(&w.ctx.profile.pat.prefix) {
         w.fail(
             &format!(
@@ -226,20 +234,13 @@ async fn ask(w: &mut XauthWorld, route: Route, ttl: u64) {
     let session = owner(w).session;
     let scope = scope(w, route);
     let target = w.ctx.target.clone();
-    let ex = match api(w, &target)
-        .create(
-            Some(&session),
-            &TokenRequest {
-                name: "xauth-asked",
-                scopes: &[scope.as_str()],
-                ttl_seconds: ttl,
-            },
-        )
-        .await
-    {
-        Ok(ex) => ex,
-        Err(e) => w.harness_error(format!("pat.create.body: {e}")),
+    let req = TokenRequest {
+        name: "xauth-asked",
+        scopes: &[scope.as_str()],
+        ttl_seconds: ttl,
     };
+    let ex = api(w, &target).create(Some(&session), &req).await;
+    let ex = rendered(w, ex, "pat.create.body");
     if let Some(pat) = pat_api::issued(&ex, &w.ctx.profile.pat.create) {
         make_current(
             w,
@@ -338,10 +339,8 @@ async fn revokes(w: &mut XauthWorld) {
     let session = owner(w).session;
     let pat = latest(w);
     let target = w.ctx.target.clone();
-    let ex = match api(w, &target).revoke(Some(&session), &pat.id).await {
-        Ok(ex) => ex,
-        Err(e) => w.harness_error(format!("pat.revoke.body: {e}")),
-    };
+    let ex = api(w, &target).revoke(Some(&session), &pat.id).await;
+    let ex = rendered(w, ex, "pat.revoke.body");
     let ok = is_accepted(&ex);
     record(w, ex);
     if !ok {
@@ -363,35 +362,15 @@ async fn rotates(w: &mut XauthWorld) {
     let scope = w.ctx.profile.pat.protected_scope.clone();
     let ttl = everyday_ttl(&w.ctx.profile.pat);
     let target = w.ctx.target.clone();
-    let ex = match api(w, &target)
-        .rotate(
-            Some(&session),
-            &old.id,
-            &TokenRequest {
-                name: "xauth-rotated",
-                scopes: &[scope.as_str()],
-                ttl_seconds: ttl,
-            },
-        )
-        .await
-    {
-        Ok(ex) => ex,
-        Err(e) => w.harness_error(format!("pat.rotate.body: {e}")),
+    let req = TokenRequest {
+        name: "xauth-rotated",
+        scopes: &[scope.as_str()],
+        ttl_seconds: ttl,
     };
-    let issued = pat_api::issued(&ex, &w.ctx.profile.pat.rotate);
-    record(w, ex);
-    let Some(new) = issued else {
-        let p = &w.ctx.profile.pat.rotate;
-        w.fail(
-            &format!(
-                "2xx from the declared rotate call ({} {}) with the new token at {}",
-                p.method,
-                p.path,
-                p.token_pointer.as_str()
-            ),
-            &[],
-        )
-    };
+    let ex = api(w, &target).rotate(Some(&session), &old.id, &req).await;
+    let ex = rendered(w, ex, "pat.rotate.body");
+    let call = w.ctx.profile.pat.rotate.clone();
+    let new = expect_issued(w, ex, &call, "rotate");
     if new.secret == old.secret {
         w.fail(
             "a new secret from the rotation (it answered the old one)",
