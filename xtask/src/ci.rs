@@ -35,5 +35,5 @@ pub fn ci() -> Outcome {
     crate::conformance::pats_on_postgres()?;
     // The mutation gate: the suite must catch every seeded defect, so a weakened scenario
     // cannot land.
-    crate::mutants::mutants(&[])
+    crate::mutants::mutants_with(&[], false)
 }
