@@ -36,6 +36,10 @@ use super::JsonPointer;
 /// above it they are skipped (a run must not wait minutes for one token to expire).
 pub const MAX_SHORT_TTL_SECONDS: u64 = 30;
 
+/// The shortest lifetime the expiry scenarios ask for, whatever the profile allows: the token
+/// must still be alive when the first request after its creation arrives.
+pub const MIN_SHORT_TTL_SECONDS: u64 = 5;
+
 /// Personal access tokens as the implementation declares them. Off by default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -64,7 +68,7 @@ pub struct Pat {
     /// The longest lifetime a token may be created with, in seconds. Default 365 days.
     pub max_ttl_seconds: NonZeroU64,
     /// The shortest lifetime a token may be created with, in seconds. Default 1. The expiry
-    /// scenarios create a token this short (at least 2 s) and wait it out; they are skipped
+    /// scenarios create a token this short (at least 5 s, so that a slow creation cannot eat its whole lifetime) and wait it out; they are skipped
     /// when it is above 30 s or the create body has no `{ttl_seconds}` or `{expires_at}`.
     pub min_ttl_seconds: NonZeroU64,
     /// How long after a revocation (or rotation) the old token may still work, on any replica,
@@ -132,7 +136,7 @@ impl Pat {
     /// The lifetime the expiry scenarios create a token with, when the profile makes one
     /// short enough possible (see [`Pat::min_ttl_seconds`]).
     pub fn short_ttl(&self) -> Option<u64> {
-        let ttl = self.min_ttl_seconds.get().max(2);
+        let ttl = self.min_ttl_seconds.get().max(MIN_SHORT_TTL_SECONDS);
         let body = &self.create.body;
         let expressible = body.contains("{ttl_seconds}") || body.contains("{expires_at}");
         (expressible && ttl <= MAX_SHORT_TTL_SECONDS).then_some(ttl)
@@ -438,7 +442,7 @@ mod tests {
     #[test]
     fn short_ttl_needs_seconds_in_the_template() {
         let mut pat = Pat::default();
-        assert_eq!(pat.short_ttl(), Some(2));
+        assert_eq!(pat.short_ttl(), Some(MIN_SHORT_TTL_SECONDS));
         pat.create.body = r#"{"name":"{name}","scopes":{scopes},"days":{ttl_days}}"#.into();
         assert_eq!(pat.short_ttl(), None);
         pat = Pat {
