@@ -58,6 +58,9 @@ pub struct Args {
     /// Personal access tokens (`--pats`; off by default).
     #[command(flatten)]
     pub pat: crate::pat::PatArgs,
+    /// The MCP endpoint (`--mcp`; off by default).
+    #[command(flatten)]
+    pub mcp: crate::mcp::McpArgs,
 }
 
 /// A configuration that cannot work (the binary exits 2 with this message).
@@ -92,6 +95,9 @@ pub enum ConfigError {
     /// The verifier refused its configuration.
     #[error("verifier configuration: {0}")]
     Verifier(String),
+    /// The MCP endpoint's configuration (`--mcp-*`, or an `mcp-*` defect without `--mcp`).
+    #[error("{0}")]
+    Mcp(String),
 }
 
 /// Resource bounds of the HTTP layer.
@@ -176,6 +182,8 @@ pub struct Config {
     pub limits: Limits,
     /// Seeded defects (none by default).
     pub defects: Defects,
+    /// The MCP endpoint; `None` (the default): off.
+    pub mcp: Option<crate::mcp::McpConfig>,
 }
 
 const DEFAULT_MAX_KEYS: usize = 100_000;
@@ -243,6 +251,7 @@ impl Config {
             rate_clock: RateClock::monotonic(),
             limits: Limits::default(),
             defects: Defects::none(),
+            mcp: None,
         })
     }
 
@@ -281,6 +290,10 @@ impl Config {
         config.limits.upstream_timeout =
             Duration::from_secs(range("upstream-timeout", args.upstream_timeout, 1, 120)?);
         config.defects = Defects::parse(&args.defects)?;
+        config.mcp = args
+            .mcp
+            .config(&args.defects)
+            .map_err(|e| ConfigError::Mcp(e.to_string()))?;
         Ok(config)
     }
 

@@ -104,7 +104,8 @@ impl fmt::Display for ServiceDefect {
 pub struct DefectInfo {
     /// The stable name.
     pub name: &'static str,
-    /// `"verifier"`, `"service"` or `"pat"` (personal access tokens; needs `--pats`).
+    /// `"verifier"`, `"service"`, `"pat"` (personal access tokens; needs `--pats`) or `"mcp"`
+    /// (the MCP endpoint; needs `--mcp`).
     pub side: &'static str,
     /// What goes wrong.
     pub description: &'static str,
@@ -140,7 +141,13 @@ pub fn registry() -> Vec<DefectInfo> {
         description: d.description(),
         rows: d.rows(),
     });
-    verifier.chain(service).chain(pat).collect()
+    let mcp = crate::mcp::McpDefect::ALL.iter().map(|d| DefectInfo {
+        name: d.name(),
+        side: "mcp",
+        description: d.description(),
+        rows: d.rows(),
+    });
+    verifier.chain(service).chain(pat).chain(mcp).collect()
 }
 
 /// A defect name that does not exist.
@@ -162,6 +169,7 @@ pub struct Defects {
     verifier: Vec<Defect>,
     service: BTreeSet<ServiceDefect>,
     pat: crate::pat::PatDefects,
+    mcp: crate::mcp::McpDefects,
 }
 
 impl Defects {
@@ -196,6 +204,8 @@ impl Defects {
             self.service.insert(s);
         } else if let Ok(p) = name.parse::<crate::pat::PatDefect>() {
             self.pat.insert(p);
+        } else if let Ok(m) = name.parse::<crate::mcp::McpDefect>() {
+            self.mcp.insert(m);
         } else if let Ok(v) = name.parse::<Defect>() {
             if !self.verifier.contains(&v) {
                 self.verifier.push(v);
@@ -223,9 +233,17 @@ impl Defects {
         &self.pat
     }
 
+    /// The MCP defects (they take effect with `--mcp`, through [`crate::mcp::McpConfig`]).
+    pub fn mcp(&self) -> &crate::mcp::McpDefects {
+        &self.mcp
+    }
+
     /// Whether no defect at all is on.
     pub fn is_empty(&self) -> bool {
-        self.verifier.is_empty() && self.service.is_empty() && self.pat.is_empty()
+        self.verifier.is_empty()
+            && self.service.is_empty()
+            && self.pat.is_empty()
+            && self.mcp.is_empty()
     }
 
     /// Names of every defect switched on.
@@ -235,6 +253,7 @@ impl Defects {
             .map(|d| d.name())
             .chain(self.service.iter().map(|d| d.name()))
             .chain(self.pat.names())
+            .chain(self.mcp.names())
             .collect()
     }
 

@@ -73,6 +73,10 @@ pub enum ApiError {
     /// 504 `UPSTREAM_TIMEOUT`: the auth server did not answer in time.
     #[error("upstream timeout")]
     UpstreamTimeout,
+    /// 403 `FORBIDDEN` for a browser request from an `Origin` the MCP endpoint does not allow
+    /// (no `WWW-Authenticate`: no credential would help).
+    #[error("origin not allowed")]
+    OriginNotAllowed,
     /// 500 `INTERNAL_ERROR`: a bug. Only the catch-panic layer and seeded defects produce it.
     #[error("internal error")]
     Internal,
@@ -88,7 +92,7 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -110,7 +114,7 @@ impl ApiError {
             ApiError::Invalid(_) => "BAD_REQUEST",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::ServiceUnavailable => "SERVICE_UNAVAILABLE",
-            ApiError::Forbidden => "FORBIDDEN",
+            ApiError::Forbidden | ApiError::OriginNotAllowed => "FORBIDDEN",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::NotFound => "NOT_FOUND",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -135,6 +139,7 @@ impl ApiError {
             ApiError::Invalid(message) | ApiError::Conflict(message) => message,
             ApiError::ServiceUnavailable => "The service is temporarily unavailable",
             ApiError::Forbidden => xauth_verifier::axum::FORBIDDEN_MESSAGE,
+            ApiError::OriginNotAllowed => "Requests from this Origin are not allowed",
             ApiError::RateLimited { .. } => "Too many requests; retry later",
             ApiError::NotFound => "No such route",
             ApiError::MethodNotAllowed => "Method not allowed on this route",
@@ -219,6 +224,7 @@ impl IntoResponse for ApiError {
                 insert_rate_headers(headers, info);
             }
             ApiError::MethodNotAllowed
+            | ApiError::OriginNotAllowed
             | ApiError::NotFound
             | ApiError::PayloadTooLarge
             | ApiError::BadRequest
@@ -247,6 +253,7 @@ mod tests {
             ApiError::TokenExpired,
             ApiError::PatExpired,
             ApiError::Forbidden,
+            ApiError::OriginNotAllowed,
             ApiError::Invalid("bad"),
             ApiError::Conflict("conflict"),
             ApiError::ServiceUnavailable,

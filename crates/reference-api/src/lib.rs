@@ -12,6 +12,8 @@
 //! | `POST /api/auth/v1/token?grant_type=…` | anyone | proxied to `<SUPABASE_URL>/auth/v1/token` |
 //! | `GET /health` | anyone | 200 `{"status":"ok"}` |
 //! | `/api/account/tokens…` | a user's session JWT (PATs on only) | personal access tokens, see [`pat`] |
+//! | `POST /mcp` | a JWT for the MCP resource or a PAT with `mcp:tools` (`--mcp` only) | the MCP endpoint, see [`mcp`] |
+//! | `GET /.well-known/oauth-protected-resource[/mcp]` | anyone (`--mcp` only) | RFC 9728 metadata |
 //!
 //! Errors are `{"error":{"code":"<CODE>","message":"<text>"}}` ([`ApiError`]): 401
 //! `UNAUTHENTICATED` / `TOKEN_EXPIRED` with `WWW-Authenticate: Bearer[ error="invalid_token"]`,
@@ -20,7 +22,9 @@
 //! `PAYLOAD_TOO_LARGE`, 502 `UPSTREAM_UNAVAILABLE`, 504 `UPSTREAM_TIMEOUT`. With personal access
 //! tokens on ([`pat`]) also: 401 `PAT_EXPIRED` (an expired PAT: not `TOKEN_EXPIRED`, since a PAT
 //! cannot be refreshed), 400 `BAD_REQUEST` with a message naming the bad input, 409 `CONFLICT`,
-//! 503 `SERVICE_UNAVAILABLE` (the PAT database failed).
+//! 503 `SERVICE_UNAVAILABLE` (the PAT database failed). With the MCP endpoint on ([`mcp`]), its
+//! 401/403 challenges also carry `scope` and `resource_metadata`, and a browser request from a
+//! foreign `Origin` is 403 `FORBIDDEN` without a challenge.
 //!
 //! # Readiness does not wait for the JWKS
 //!
@@ -51,6 +55,7 @@ pub mod auth;
 pub mod config;
 pub mod defects;
 pub mod error;
+pub mod mcp;
 pub mod pat;
 pub mod proxy;
 pub mod ratelimit;
@@ -63,6 +68,7 @@ use axum::Router;
 pub use config::{Args, Config, ConfigError, Limits};
 pub use defects::{Defects, ServiceDefect};
 pub use error::ApiError;
+pub use mcp::{McpArgs, McpConfig};
 pub use pat::{PatArgs, PatConfig, PatService};
 pub use ratelimit::RateClock;
 pub use server::{

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         for d in xauth_reference::defects::registry() {
             let rows = format!("rows={}", d.rows.join(","));
             println!(
-                "{:<28} {:<9} {:<28} {}",
+                "{:<31} {:<9} {:<28} {}",
                 d.name, d.side, rows, d.description
             );
         }
@@ -53,14 +53,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(xauth_reference::serve_with_pats(
-        config,
-        pats,
-        shutdown_signal(),
-        |addr| {
+    let result = runtime.block_on(async {
+        // The SIGTERM handler is installed before the server listens: a SIGTERM right after
+        // the "listening" line must drain, not kill.
+        let shutdown = shutdown_signal();
+        xauth_reference::serve_with_pats(config, pats, shutdown, |addr| {
             tracing::info!(%addr, "listening");
-        },
-    ));
+        })
+        .await
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ StartError::Config(_)) => {
@@ -74,25 +75,31 @@ fn main() -> ExitCode {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on Ctrl-C or SIGTERM. The SIGTERM handler is registered when this is called (in
+/// the runtime), not when the future is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+            () = term => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
     }
 }

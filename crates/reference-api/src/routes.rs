@@ -30,6 +30,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     if state.pats.is_some() {
         routes = routes.merge(crate::pat::handlers::routes());
     }
+    if state.mcp.is_some() {
+        routes = routes.merge(crate::mcp::routes(&state));
+    }
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -66,6 +69,14 @@ async fn health() -> Response {
     json_response(json!({"status": "ok"}))
 }
 
+/// The items of `GET /api/content` (and of the MCP tool `list_content`).
+pub(crate) fn content_items() -> serde_json::Value {
+    json!([
+        {"id": 1, "title": "Getting started"},
+        {"id": 2, "title": "Verifying Supabase JWTs"}
+    ])
+}
+
 /// `GET /api/content`: role `authenticated` or `service_role`; a PAT needs `content:read`.
 async fn content(
     State(state): State<AppState>,
@@ -84,10 +95,7 @@ async fn content(
         .await?;
     let mut response = json_response(json!({
         "data": {
-            "items": [
-                {"id": 1, "title": "Getting started"},
-                {"id": 2, "title": "Verifying Supabase JWTs"}
-            ],
+            "items": content_items(),
             "subject": granted.claims.sub,
             "role": granted.claims.role,
         }

@@ -168,12 +168,19 @@ async fn prepare(
             "SEEDED DEFECTS ARE ON: this server is deliberately insecure; never expose it"
         );
     }
-    let state = AppState::with_pats(config, pats)?;
-    let app = router(state, config.limits.handler_timeout());
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
+    // The MCP resource identifier defaults to the bound address (known only now).
+    let mut config = config.clone();
+    if let (Some(mcp), Ok(bound)) = (config.mcp.as_mut(), listener.local_addr())
+        && mcp.resource.is_none()
+    {
+        mcp.resource = Some(mcp.resource_for(bound));
+    }
+    let state = AppState::with_pats(&config, pats)?;
+    let app = router(state, config.limits.handler_timeout());
     Ok((listener, app, config.limits.clone()))
 }
 

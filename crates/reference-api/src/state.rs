@@ -8,6 +8,7 @@ use xauth_verifier::{Policy, Verifier};
 
 use crate::config::{Config, ConfigError};
 use crate::defects::Defects;
+use crate::mcp::McpState;
 use crate::pat::PatService;
 use crate::proxy::TokenProxy;
 use crate::ratelimit::Limiters;
@@ -49,6 +50,8 @@ pub struct Inner {
     pub started: Instant,
     /// Personal access tokens, when configured.
     pub pats: Option<Arc<PatService>>,
+    /// The MCP endpoint, when configured (`--mcp`).
+    pub mcp: Option<Arc<McpState>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -78,6 +81,10 @@ impl AppState {
             config.limits.max_upstream_body_bytes,
         )
         .map_err(|e| ConfigError::Verifier(format!("HTTP client: {e}")))?;
+        let mcp = match &config.mcp {
+            Some(m) => Some(Arc::new(McpState::new(config, m, &verifier)?)),
+            None => None,
+        };
         Ok(AppState(Arc::new(Inner {
             verifier,
             limiters: Limiters::new(
@@ -92,6 +99,7 @@ impl AppState {
             admin_policy: Policy::require_role(["service_role"]),
             started: Instant::now(),
             pats,
+            mcp,
         })))
     }
 }

@@ -22,7 +22,7 @@ fn list_defects_prints_every_name_with_a_description() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 41, "{text}");
+    assert_eq!(lines.len(), 49, "{text}");
     for name in [
         "pat-no-checksum",
         "pat-per-token-rate-limit",
@@ -36,6 +36,8 @@ fn list_defects_prints_every_name_with_a_description() {
         "proxy-drops-body",
         "proxy-no-timeout",
         "proxy-down-500",
+        "mcp-metadata-resource-mismatch",
+        "mcp-origin-ignored",
     ] {
         let line = lines.iter().find(|l| l.starts_with(name)).unwrap();
         assert!(line.split_whitespace().count() > 4, "{line}");

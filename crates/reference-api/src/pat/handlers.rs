@@ -142,7 +142,8 @@ fn store_failed(e: impl std::fmt::Display) -> ApiError {
 
 /// The validated scopes of a request, each allowed to the caller's current role.
 fn checked_scopes(pats: &PatService, names: &[String], role: &str) -> Result<Vec<Scope>, ApiError> {
-    const BAD: ApiError = ApiError::Invalid("scopes must name 1 to 8 of: content:read, admin:read");
+    const BAD: ApiError =
+        ApiError::Invalid("scopes must name 1 to 8 of: content:read, admin:read, mcp:tools");
     if names.is_empty() || names.len() > MAX_SCOPES {
         return Err(BAD);
     }

@@ -48,24 +48,27 @@ pub enum Scope {
     ContentRead,
     /// `admin:read`: `GET /api/admin/stats`.
     AdminRead,
+    /// `mcp:tools`: the MCP endpoint's tools (`POST /mcp`, with `--mcp`).
+    McpTools,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: &'static [Scope] = &[Scope::ContentRead, Scope::AdminRead];
+    pub const ALL: &'static [Scope] = &[Scope::ContentRead, Scope::AdminRead, Scope::McpTools];
 
     /// The scope's name.
     pub fn name(self) -> &'static str {
         match self {
             Scope::ContentRead => "content:read",
             Scope::AdminRead => "admin:read",
+            Scope::McpTools => "mcp:tools",
         }
     }
 
     /// The owner roles that may hold (and use) this scope: the same as the route's policy.
     pub fn roles(self) -> &'static [&'static str] {
         match self {
-            Scope::ContentRead => &["authenticated", "service_role"],
+            Scope::ContentRead | Scope::McpTools => &["authenticated", "service_role"],
             Scope::AdminRead => &["service_role"],
         }
     }

@@ -2,6 +2,7 @@
 //! ephemeral loopback ports, and a plain HTTP client.
 #![allow(dead_code)]
 
+pub mod mcp;
 pub mod pats;
 
 use std::time::Duration;
