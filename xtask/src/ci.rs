@@ -4,7 +4,7 @@ use crate::process::{Outcome, cargo, run};
 
 /// fmt check, clippy `-D warnings`, all tests, the supabase-js interop tests, the interop
 /// targets, conformance against the reference, the PAT family on PostgreSQL with two replicas,
-/// the mutation gate.
+/// the MCP family in the resource audience mode, the mutation gate.
 pub fn ci() -> Outcome {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
@@ -33,6 +33,8 @@ pub fn ci() -> Outcome {
     // PATs on a real PostgreSQL, two replicas sharing it: a revocation on one is seen by the
     // other at once (everything else runs on the embedded SQLite).
     crate::conformance::pats_on_postgres()?;
+    // The MCP family in the other audience mode (the fast profile has the supabase mode).
+    crate::conformance::mcp_resource_mode()?;
     // The mutation gate: the suite must catch every seeded defect, so a weakened scenario
     // cannot land.
     crate::mutants::mutants_with(&[], false)

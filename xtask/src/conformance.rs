@@ -5,7 +5,13 @@ use std::ffi::OsString;
 use std::process::Command;
 
 use crate::process::{Outcome, cargo, has_flag, run, target_dir, workspace_root};
-use crate::profile::{FAST_PROFILE, FAST_RUN_FLAGS, fast_reference_args, shell_join};
+use crate::profile::{
+    FAST_PROFILE, FAST_RUN_FLAGS, fast_reference_args, reference_args_of, shell_join,
+};
+
+/// The reference's MCP endpoint in the `resource` audience mode (the fast profile has the
+/// `supabase` mode): its own profile and `[reference] args`.
+pub const MCP_RESOURCE_PROFILE: &str = "fixtures/profiles/reference-mcp-resource.toml";
 
 /// `cargo xtask conformance`: build, then run the suite.
 pub fn conformance(args: &[OsString]) -> Outcome {
@@ -31,6 +37,33 @@ pub fn pats_on_postgres() -> Outcome {
         .map(OsString::from)
         .collect();
     conformance_with(&args, false, &[("DATABASE_URL", url)])
+}
+
+/// The MCP family against the reference in the `resource` audience mode ([`MCP_RESOURCE_PROFILE`]),
+/// reusing the binaries `cargo test --workspace` built.
+pub fn mcp_resource_mode() -> Outcome {
+    println!("xtask: the MCP family against the reference in the resource audience mode");
+    let bin = target_dir().join("debug").join("xauth-reference");
+    let spawn = format!(
+        "{} {}",
+        bin.display(),
+        shell_join(&reference_args_of(MCP_RESOURCE_PROFILE)?)
+    );
+    let args: Vec<OsString> = [
+        "--profile",
+        MCP_RESOURCE_PROFILE,
+        "--spawn",
+        spawn.as_str(),
+        "--tags",
+        "@mcp",
+        "--strict",
+        "--issuer-addr",
+        "127.0.0.1:0",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    conformance_with(&args, false, &[])
 }
 
 /// Runs the suite with `env` added to its environment (and so the spawned reference's);

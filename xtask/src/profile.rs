@@ -15,12 +15,18 @@ pub const FAST_RUN_FLAGS: &[&str] = &["--slow"];
 
 /// The fast profile's `[reference] args`.
 pub fn fast_reference_args() -> Result<Vec<String>, Failure> {
-    let text = std::fs::read_to_string(workspace_root().join(FAST_PROFILE))
-        .map_err(|e| Failure::setup(format!("{FAST_PROFILE}: {e}")))?;
-    let args = reference_args(&text).map_err(|e| Failure::setup(format!("{FAST_PROFILE}: {e}")))?;
+    reference_args_of(FAST_PROFILE)
+}
+
+/// The `[reference] args` of the profile at `path` (relative to the workspace root), which
+/// must name some.
+pub fn reference_args_of(path: &str) -> Result<Vec<String>, Failure> {
+    let text = std::fs::read_to_string(workspace_root().join(path))
+        .map_err(|e| Failure::setup(format!("{path}: {e}")))?;
+    let args = reference_args(&text).map_err(|e| Failure::setup(format!("{path}: {e}")))?;
     if args.is_empty() {
         return Err(Failure::setup(format!(
-            "{FAST_PROFILE}: no [reference] args = [...] naming the xauth-reference flags it describes"
+            "{path}: no [reference] args = [...] naming the xauth-reference flags it describes"
         )));
     }
     Ok(args)

@@ -1,7 +1,7 @@
 //! SARIF 2.1.0 (`run --sarif FILE`), for code-scanning dashboards (GitHub's
 //! `github/codeql-action/upload-sarif` among them).
 //!
-//! - **Rules**: one per attack-catalogue row (`A01` … `A63`, the `@Axx` tags on scenarios),
+//! - **Rules**: one per attack-catalogue row (`A01` … `A80`, the `@Axx` tags on scenarios),
 //!   in the order the rows first appear; `name` and `shortDescription` are the name of the
 //!   first scenario carrying the row. A failing scenario without a row (the properties, a
 //!   fixture) gets a rule per feature, `xauth/<feature file stem>`. `defaultConfiguration.level`
