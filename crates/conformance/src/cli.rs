@@ -92,6 +92,13 @@ pub struct RunArgs {
     #[arg(long = "replica", value_name = "URL", requires = "target")]
     pub replicas: Vec<url::Url>,
 
+    /// Where the canary upstream listens when the profile has an MCP endpoint (`[mcp]`): the
+    /// upstream tool must call it (MCP_UPSTREAM_URL, which --spawn passes; with --target,
+    /// start your server with MCP_UPSTREAM_URL=http://ADDR/upstream). Default: an ephemeral
+    /// port on 127.0.0.1.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub canary_addr: SocketAddr,
+
     /// Start N copies of the --spawn command (each with its own PORT, the same other
     /// environment; the first is the target, the others its replicas, see --replica).
     #[arg(long, value_name = "N", requires = "spawn", value_parser = clap::value_parser!(u16).range(1..=8))]

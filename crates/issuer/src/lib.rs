@@ -447,6 +447,33 @@ impl IssuerHandle {
         self.state.keys.standby(kid).await
     }
 
+    /// Makes the OAuth server's `/authorize` approve for the user with `email` without a
+    /// consent page (`POST /_control/v1/oauth/auto-approve` over HTTP); [`IssuerError::Config`]
+    /// when there is no such user.
+    pub fn oauth_auto_approve(&self, email: &str) -> Result<(), IssuerError> {
+        let user = self
+            .state
+            .auth
+            .admin_list("authenticated")
+            .into_iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .ok_or_else(|| IssuerError::Config(format!("no user {email:?} to auto-approve")))?;
+        self.state.oauth.settings.set_auto_approve(Some(user.id));
+        Ok(())
+    }
+
+    /// Switches the imitation of a Custom Access Token Hook that sets an OAuth access token's
+    /// `aud` to the requested `resource` (`PUT /_control/v1/oauth` over HTTP).
+    pub fn set_oauth_access_token_hook(&self, on: bool) {
+        self.state
+            .oauth
+            .settings
+            .update(oauth::settings::OAuthSettingsUpdate {
+                access_token_hook: Some(on),
+                ..Default::default()
+            });
+    }
+
     /// Publishes `keys` (JWK objects, as given) after the issuer's own keys in the JWKS,
     /// replacing earlier extras; key changes keep them. At most
     /// [`jwks::MAX_EXTRA_JWKS`] objects, else [`IssuerError::Config`]. Tests use it to serve

@@ -46,6 +46,17 @@ struct Args {
     /// Print the start-up summary as one JSON object.
     #[arg(long)]
     json: bool,
+    /// The OAuth 2.1 server's /authorize approves for this (seeded) user without a consent
+    /// page, so an MCP client completes its flow unattended.
+    #[arg(long, value_name = "EMAIL")]
+    oauth_auto_approve: Option<String>,
+    /// Imitate a Custom Access Token Hook: an OAuth access token's `aud` is the `resource` the
+    /// client asked for (RFC 8707), as an MCP server in the resource audience mode expects.
+    #[arg(long)]
+    oauth_access_token_hook: bool,
+    /// Where /authorize sends the user to consent without --oauth-auto-approve.
+    #[arg(long, value_name = "URL")]
+    oauth_consent_url: Option<String>,
 }
 
 /// Largest users file read.
@@ -185,7 +196,16 @@ async fn main() -> Result<()> {
     if let Some(dir) = args.state_dir {
         builder = builder.state_dir(dir);
     }
+    if let Some(url) = args.oauth_consent_url {
+        builder = builder.oauth_consent_url(url);
+    }
     let issuer = builder.spawn().await.context("starting xauth-issuer")?;
+    if let Some(email) = &args.oauth_auto_approve {
+        issuer
+            .oauth_auto_approve(email)
+            .context("--oauth-auto-approve")?;
+    }
+    issuer.set_oauth_access_token_hook(args.oauth_access_token_hook);
     let shutdown = shutdown_signal();
 
     let info = issuer.info();

@@ -181,9 +181,40 @@ fn bad_arguments_exit_nonzero_with_a_message() {
         ),
         (vec!["--access-token-ttl", "0"], "TTL"),
         (vec!["--user", "not-an-email:password1"], "email"),
+        (
+            vec!["--oauth-auto-approve", "nobody@example.com"],
+            "nobody@example.com",
+        ),
     ] {
         let (status, stderr) = run_to_exit(&args);
         assert!(!status.success(), "{args:?}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn oauth_flags_set_auto_approve_and_the_access_token_hook() {
+    let mut proc = Proc::spawn(&[
+        "--json",
+        "--user",
+        "dev@example.com:dev-password-1",
+        "--oauth-auto-approve",
+        "DEV@example.com",
+        "--oauth-access-token-hook",
+    ]);
+    let summary: Value = serde_json::from_str(&proc.line()).unwrap();
+    let base = summary["API_URL"].as_str().unwrap().to_string();
+    let key = summary["SERVICE_ROLE_KEY"].as_str().unwrap();
+    let settings: Value = reqwest::Client::new()
+        .get(format!("{base}/_control/v1/oauth"))
+        .header("apikey", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["access_token_hook"], true, "{settings}");
+    assert!(settings["auto_approve_user_id"].is_string(), "{settings}");
+    assert!(proc.terminate().success());
 }

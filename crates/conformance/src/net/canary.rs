@@ -34,9 +34,9 @@ pub struct Canary {
 }
 
 impl Canary {
-    /// Binds `127.0.0.1:0` and serves.
-    pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// Binds `addr` (a loopback address; port 0 for an ephemeral one) and serves.
+    pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let app = Router::new().fallback(record).with_state(seen.clone());
@@ -114,7 +114,7 @@ mod tests {
 
     #[tokio::test]
     async fn records_the_credentials_a_request_carried() {
-        let c = Canary::start().await.unwrap();
+        let c = Canary::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let client = reqwest::Client::new();
         client
             .get(c.url())

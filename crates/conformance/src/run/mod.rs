@@ -124,11 +124,21 @@ async fn run_inner<W: SuiteWorld>(
     // 4. The implementation.
     // 4a. The canary upstream an MCP server must never pass a client's token to.
     let canary = if profile.mcp.enabled {
-        Some(std::sync::Arc::new(
-            crate::net::canary::Canary::start()
-                .await
-                .map_err(|e| SetupError(format!("cannot start the canary upstream: {e}")))?,
-        ))
+        let c = crate::net::canary::Canary::start(args.canary_addr)
+            .await
+            .map_err(|e| {
+                SetupError(format!(
+                    "cannot start the canary upstream on {}: {e} (--canary-addr)",
+                    args.canary_addr
+                ))
+            })?;
+        if !args.quiet && args.spawn.is_none() {
+            println!(
+                "canary upstream: {} (start your MCP server with MCP_UPSTREAM_URL set to it)",
+                c.url()
+            );
+        }
+        Some(std::sync::Arc::new(c))
     } else {
         None
     };

@@ -17,6 +17,8 @@ use crate::scenario::world::{XauthWorld, now_unix, object_text};
 
 /// An `aud` that names some other MCP server.
 const OTHER_RESOURCE: &str = "https://other-mcp.example/mcp";
+/// The client an ID token is issued to when the profile allows none by name.
+const DEFAULT_CLIENT: &str = "xauth-mcp-client";
 /// A `client_id` no profile allows.
 const FOREIGN_CLIENT: &str = "xauth-foreign-client";
 /// An `Origin` no MCP server may accept (DNS rebinding from a web page).
@@ -114,9 +116,15 @@ async fn expired_token(w: &mut XauthWorld) {
 
 #[given(regex = r"^an ID token for a fresh user, issued to an allowed MCP client$")]
 async fn id_token(w: &mut XauthWorld) {
-    let Some(client) = w.ctx.profile.mcp.client_id().map(str::to_owned) else {
-        w.harness_error("the profile allows no MCP client (mcp.allowed_client_ids)")
-    };
+    // An allowed client's ID token is the hard case; with no allow-list (resource mode), any
+    // client's.
+    let client = w
+        .ctx
+        .profile
+        .mcp
+        .client_id()
+        .unwrap_or(DEFAULT_CLIENT)
+        .to_owned();
     let mut claims = Map::new();
     // An OpenID Connect ID token: for the client, not for any resource server.
     claims.insert("aud".into(), Value::String(client.clone()));
@@ -431,18 +439,17 @@ async fn no_passthrough(w: &mut XauthWorld) {
         );
     }
     if canary.requests().len() <= w.state.mcp.canary_before {
-        w.fail(
-            &format!(
-                "the tool {:?} calling the upstream at MCP_UPSTREAM_URL (the profile's mcp.upstream_tool), so that passthrough can be judged; it answered {}",
-                w.ctx.profile.mcp.upstream_tool,
-                w.state
-                    .mcp
-                    .tool_answer
-                    .as_ref()
-                    .map_or("nothing".to_owned(), Value::to_string)
-            ),
-            &[],
-        );
+        // Not a verdict: nothing shows the token would be passed through, or not.
+        w.harness_error(format!(
+            "cannot judge passthrough: the tool {:?} (mcp.upstream_tool) did not call the canary upstream {} (start the server with MCP_UPSTREAM_URL set to it: --spawn does; with --target, see --canary-addr); it answered {}",
+            w.ctx.profile.mcp.upstream_tool,
+            canary.url(),
+            w.state
+                .mcp
+                .tool_answer
+                .as_ref()
+                .map_or("nothing".to_owned(), Value::to_string)
+        ));
     }
 }
 
