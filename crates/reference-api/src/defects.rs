@@ -8,7 +8,6 @@
 //! warning at start when any is on.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -22,80 +21,160 @@ use xauth_verifier::{Defect, Rejection};
 
 use crate::error::ApiError;
 
-macro_rules! service_defects {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal, rows [$($row:literal),+ $(,)?], $desc:literal;)*) => {
-        /// One seeded service-side defect.
+/// Declares one family of seeded defects: the enum, its stable names, one-line descriptions,
+/// catalogue rows, `FromStr`, `Display` and [`Named`]. Used by the service, PAT and MCP
+/// families, so each family is a list, not code.
+macro_rules! seeded_defects {
+    ($(#[$edoc:meta])* $vis:vis enum $enum:ident {
+        $($(#[$doc:meta])* $variant:ident => $name:literal, rows [$($row:literal),+ $(,)?], $desc:literal;)*
+    }) => {
+        $(#[$edoc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum ServiceDefect {
+        $vis enum $enum {
             $($(#[$doc])* $variant,)*
         }
 
-        impl ServiceDefect {
-            /// Every service defect, in a stable order.
-            pub const ALL: &'static [ServiceDefect] = &[$(ServiceDefect::$variant,)*];
+        impl $enum {
+            /// Every defect of the family, in a stable order.
+            pub const ALL: &'static [$enum] = &[$($enum::$variant,)*];
 
             /// The stable kebab-case name.
             pub fn name(self) -> &'static str {
-                match self { $(ServiceDefect::$variant => $name,)* }
+                match self { $($enum::$variant => $name,)* }
             }
 
             /// One line saying what goes wrong.
             pub fn description(self) -> &'static str {
-                match self { $(ServiceDefect::$variant => $desc,)* }
+                match self { $($enum::$variant => $desc,)* }
             }
 
             /// The attack-catalogue rows whose scenarios must catch it (see
-            /// [`DefectInfo::rows`]).
+            /// [`DefectInfo::rows`](crate::defects::DefectInfo::rows)).
             pub fn rows(self) -> &'static [&'static str] {
-                match self { $(ServiceDefect::$variant => &[$($row),+],)* }
+                match self { $($enum::$variant => &[$($row),+],)* }
             }
         }
 
-        impl FromStr for ServiceDefect {
+        impl std::str::FromStr for $enum {
             type Err = ();
             fn from_str(s: &str) -> Result<Self, ()> {
-                match s { $($name => Ok(ServiceDefect::$variant),)* _ => Err(()) }
+                match s { $($name => Ok($enum::$variant),)* _ => Err(()) }
+            }
+        }
+
+        impl std::fmt::Display for $enum {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl $crate::defects::Named for $enum {
+            fn name(self) -> &'static str {
+                $enum::name(self)
             }
         }
     };
 }
+pub(crate) use seeded_defects;
 
-service_defects! {
-    /// `TOKEN_EXPIRED` is answered as `UNAUTHENTICATED`.
-    ExpiredAsUnauthenticated => "expired-as-unauthenticated", rows ["A25"],
-        "an expired token is answered 401 UNAUTHENTICATED instead of 401 TOKEN_EXPIRED";
-    /// A policy failure is answered 401 instead of 403.
-    ForbiddenAs401 => "forbidden-as-401", rows ["A34"],
-        "a valid token without the required role is answered 401 instead of 403 FORBIDDEN";
-    /// No rate limiting at all.
-    NoRateLimit => "no-rate-limit", rows ["A53"],
-        "no rate limiting: floods are never answered 429";
-    /// 429 without `Retry-After`.
-    NoRetryAfter => "no-retry-after", rows ["A53"],
-        "429 RATE_LIMITED is sent without a Retry-After header";
-    /// The rate limit is keyed on the unverified token's `sub`.
-    RateLimitUnverifiedSub => "rate-limit-unverified-sub", rows ["A53"],
-        "rate limiting keys on the sub of the unverified token, so forged tokens throttle their victim";
-    /// A token that is not base64url/JSON answers 500.
-    Garbage500 => "garbage-500", rows ["A02", "A35", "A36", "A37", "A46", "A47", "A49", "A50"],
-        "a bearer token that is not base64url JSON crashes the handler (500 instead of 401)";
-    /// The refresh-token grant is proxied without its body.
-    ProxyDropsBody => "proxy-drops-body", rows ["A25"],
-        "the token proxy forwards grant_type=refresh_token requests without their body";
-    /// The token proxy has no upstream timeout.
-    ProxyNoTimeout => "proxy-no-timeout", rows ["A25"],
-        "the token proxy waits for a hanging auth server indefinitely (no upstream timeout)";
-    /// An unreachable auth server escapes as an internal error.
-    ProxyDown500 => "proxy-down-500", rows ["A25"],
-        "the token proxy answers 500 instead of 502/504 when the auth server cannot be reached";
-    /// Only the exact scheme `Bearer` is recognised.
-    SchemeCaseSensitive => "scheme-case-sensitive", rows ["A62"],
-        "the Authorization scheme is matched case-sensitively: bearer/BEARER with a valid token get 401";
+/// A seeded defect with a stable name (every family of [`seeded_defects!`]).
+pub trait Named: Copy + Ord + FromStr {
+    /// The stable kebab-case name.
+    fn name(self) -> &'static str;
 }
 
-impl fmt::Display for ServiceDefect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+/// The defects of one family switched on for one server. Empty by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefectSet<D: Ord>(BTreeSet<D>);
+
+impl<D: Ord> Default for DefectSet<D> {
+    fn default() -> Self {
+        Self(BTreeSet::new())
+    }
+}
+
+impl<D: Named> DefectSet<D> {
+    /// No defects.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Picks this family's names out of a `--defect` list, ignoring every other name (each
+    /// family parses its own).
+    ///
+    /// ```
+    /// use xauth_reference::pat::{PatDefect, PatDefects};
+    /// let d = PatDefects::from_names(["alg-none", "pat-ignore-expiry"]);
+    /// assert!(d.has(PatDefect::IgnoreExpiry));
+    /// assert_eq!(d.names(), vec!["pat-ignore-expiry"]);
+    /// ```
+    pub fn from_names<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self(
+            names
+                .into_iter()
+                .filter_map(|n| n.as_ref().parse().ok())
+                .collect(),
+        )
+    }
+
+    /// Switches one defect on.
+    pub fn insert(&mut self, d: D) {
+        self.0.insert(d);
+    }
+
+    /// Whether a defect is on.
+    pub fn has(&self, d: D) -> bool {
+        self.0.contains(&d)
+    }
+
+    /// Whether none is on.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Names of the defects switched on.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|d| d.name()).collect()
+    }
+}
+
+seeded_defects! {
+    /// One seeded service-side defect.
+    pub enum ServiceDefect {
+        /// `TOKEN_EXPIRED` is answered as `UNAUTHENTICATED`.
+        ExpiredAsUnauthenticated => "expired-as-unauthenticated", rows ["A25"],
+            "an expired token is answered 401 UNAUTHENTICATED instead of 401 TOKEN_EXPIRED";
+        /// A policy failure is answered 401 instead of 403.
+        ForbiddenAs401 => "forbidden-as-401", rows ["A34"],
+            "a valid token without the required role is answered 401 instead of 403 FORBIDDEN";
+        /// No rate limiting at all.
+        NoRateLimit => "no-rate-limit", rows ["A53"],
+            "no rate limiting: floods are never answered 429";
+        /// 429 without `Retry-After`.
+        NoRetryAfter => "no-retry-after", rows ["A53"],
+            "429 RATE_LIMITED is sent without a Retry-After header";
+        /// The rate limit is keyed on the unverified token's `sub`.
+        RateLimitUnverifiedSub => "rate-limit-unverified-sub", rows ["A53"],
+            "rate limiting keys on the sub of the unverified token, so forged tokens throttle their victim";
+        /// A token that is not base64url/JSON answers 500.
+        Garbage500 => "garbage-500", rows ["A02", "A35", "A36", "A37", "A46", "A47", "A49", "A50"],
+            "a bearer token that is not base64url JSON crashes the handler (500 instead of 401)";
+        /// The refresh-token grant is proxied without its body.
+        ProxyDropsBody => "proxy-drops-body", rows ["A25"],
+            "the token proxy forwards grant_type=refresh_token requests without their body";
+        /// The token proxy has no upstream timeout.
+        ProxyNoTimeout => "proxy-no-timeout", rows ["A25"],
+            "the token proxy waits for a hanging auth server indefinitely (no upstream timeout)";
+        /// An unreachable auth server escapes as an internal error.
+        ProxyDown500 => "proxy-down-500", rows ["A25"],
+            "the token proxy answers 500 instead of 502/504 when the auth server cannot be reached";
+        /// Only the exact scheme `Bearer` is recognised.
+        SchemeCaseSensitive => "scheme-case-sensitive", rows ["A62"],
+            "the Authorization scheme is matched case-sensitively: bearer/BEARER with a valid token get 401";
     }
 }
 
