@@ -77,7 +77,7 @@ macro_rules! seeded_defects {
 }
 pub(crate) use seeded_defects;
 
-/// A seeded defect with a stable name (every family of [`seeded_defects!`]).
+/// A seeded defect with a stable name (every family declared with `seeded_defects!`).
 pub trait Named: Copy + Ord + FromStr {
     /// The stable kebab-case name.
     fn name(self) -> &'static str;
