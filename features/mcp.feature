@@ -130,6 +130,21 @@ Feature: An MCP server on Supabase auth: discovery, tokens issued for it, no pas
     When I call the MCP endpoint with it
     Then the MCP answer is 401
 
+  @A40 @high @serial @timeout(5m)
+  Scenario: After a key rotation, MCP access tokens signed by the new key are accepted within two declared cooldowns
+    An MCP endpoint may verify with a JWKS cache of its own (a second audience, a second
+    verifier); it must follow the issuer's rotation like the rest of the API.
+    Given the issuer's JWKS serves normally and its clock is not offset
+    And the issuer rotates to a new ES256 key
+    When I call the MCP endpoint with valid MCP access tokens signed by the new key until one is accepted
+    Then an MCP access token signed by the new key was accepted within two declared cooldowns plus the margin
+
+  @A53 @high @needs-rate-limit @needs-loopback @timeout(3m)
+  Scenario: A burst on the MCP endpoint gets 429 RATE_LIMITED: the API's limits guard it too
+    Given a valid MCP access token for a fresh user
+    When I send it to the MCP endpoint in a concurrent burst of 3 times the declared limit plus 10
+    Then some requests of the MCP burst were answered 429 RATE_LIMITED and every other one was accepted
+
   @A78 @critical
   Scenario: An MCP access token in the access_token query parameter is not accepted
     Given a valid MCP access token for a fresh user

@@ -453,6 +453,132 @@ async fn no_passthrough(w: &mut XauthWorld) {
     }
 }
 
+// ---- key rotation and rate limits on the MCP endpoint ------------------------------------
+
+#[when(
+    regex = r"^I call the MCP endpoint with valid MCP access tokens signed by the new key until one is accepted$"
+)]
+async fn until_new_key_accepted(w: &mut XauthWorld) {
+    let Some(kid) = w.state.rotation.new.clone() else {
+        w.harness_error("no new key: a step must rotate the issuer's key first")
+    };
+    let bound =
+        super::derived_wait(w, "jwks.refetch_cooldown_seconds", 2 * super::cooldown(w)).await;
+    let claims = valid_claims(w);
+    let url = endpoint(w);
+    let started = std::time::Instant::now();
+    let mut requests = 0;
+    let mut reached = false;
+    let mut last = None;
+    while !reached && (requests == 0 || started.elapsed() < bound) {
+        if requests > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let mut claims = claims.clone();
+        claims.insert("sub".into(), uuid::Uuid::new_v4().to_string().into());
+        let token = super::mint_fresh(w, &kid, claims).await;
+        let req = McpRequest {
+            url: url.clone(),
+            bearer: Some(&token),
+            headers: Vec::new(),
+        };
+        let ex = mcp_client::post(&w.http, &req, None, &mcp_client::initialize(1)).await;
+        requests += 1;
+        reached = is_accepted(&ex);
+        last = Some(ex);
+    }
+    if let Some(ex) = last {
+        w.exchanges.push(ex);
+    }
+    w.state.poll = Some(crate::scenario::state::PollResult {
+        reached,
+        elapsed: started.elapsed(),
+        bound,
+        fetches: 0,
+        requests,
+    });
+}
+
+#[then(
+    regex = r"^an MCP access token signed by the new key was accepted within two declared cooldowns plus the margin$"
+)]
+async fn new_key_accepted(w: &mut XauthWorld) {
+    let Some(p) = w.state.poll.clone() else {
+        w.harness_error("no poll ran before this step")
+    };
+    if !p.reached {
+        let kid = w.state.rotation.new.clone().unwrap_or_default();
+        w.fail(
+            &format!(
+                "an MCP access token signed by the newly rotated key {kid} accepted within two declared cooldowns ({} s each) plus {} s ({} requests over {:.1} s were refused)",
+                super::cooldown(w).as_secs(),
+                super::MARGIN.as_secs(),
+                p.requests,
+                p.elapsed.as_secs_f64()
+            ),
+            &[],
+        );
+    }
+}
+
+#[when(
+    regex = r"^I send it to the MCP endpoint in a concurrent burst of 3 times the declared limit plus 10$"
+)]
+async fn mcp_burst(w: &mut XauthWorld) {
+    let limit = u64::from(w.ctx.profile.rate_limit.requests.get());
+    let n = 3 * limit + 10;
+    if n > super::rate_limit::MAX_BURST {
+        w.harness_error(format!(
+            "the declared limit {limit} needs a burst of {n} requests, more than this suite sends"
+        ));
+    }
+    let token = w.current().compact.clone();
+    let req = McpRequest {
+        url: endpoint(w),
+        bearer: Some(&token),
+        headers: Vec::new(),
+    };
+    let body = mcp_client::initialize(1);
+    let client = w.http.clone();
+    let answers: Vec<Exchange> =
+        futures::future::join_all((0..n).map(|_| mcp_client::post(&client, &req, None, &body)))
+            .await;
+    w.state.series = answers;
+}
+
+#[then(
+    regex = r"^some requests of the MCP burst were answered 429 RATE_LIMITED and every other one was accepted$"
+)]
+async fn mcp_burst_limited(w: &mut XauthWorld) {
+    let answers = std::mem::take(&mut w.state.series);
+    let limited = answers
+        .iter()
+        .filter(|ex| response(ex).is_some_and(|r| r.status == 429))
+        .count();
+    let other = answers
+        .iter()
+        .find(|ex| !is_accepted(ex) && !response(ex).is_some_and(|r| r.status == 429))
+        .cloned();
+    if let Some(ex) = other {
+        w.fail(
+            "2xx or 429 for every request of a valid token's burst",
+            &[&ex],
+        );
+    }
+    if limited == 0 {
+        let last = answers.last().cloned();
+        w.fail(
+            &format!(
+                "429 RATE_LIMITED for some of {} concurrent requests (declared: {} per {} s): the MCP endpoint is guarded by the same limits as the API",
+                answers.len(),
+                w.ctx.profile.rate_limit.requests,
+                w.ctx.profile.rate_limit.window_seconds
+            ),
+            last.as_ref().map(|e| vec![e]).unwrap_or_default().as_slice(),
+        );
+    }
+}
+
 // ---- PATs on the MCP endpoint -------------------------------------------------------------
 
 #[given(regex = r"^the user created a PAT (with|without) the MCP scope$")]

@@ -19,7 +19,7 @@ use crate::scenario::world::XauthWorld;
 const BURST_CONCURRENCY: usize = 16;
 
 /// The largest burst these steps send (a larger declared limit is a harness error).
-const MAX_BURST: u64 = 5000;
+pub const MAX_BURST: u64 = 5000;
 
 /// The burst is this many times the declared limit… (the feature's "3 times the declared limit
 /// plus 10"; also the forged flood's "3 times the declared limit")
