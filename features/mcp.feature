@@ -45,11 +45,6 @@ Feature: An MCP server on Supabase auth: discovery, tokens issued for it, no pas
     When I fetch the protected resource metadata at the root well-known URL
     Then the metadata names this resource exactly and the issuer among its authorization servers
 
-  @A74 @low @strict
-  Scenario: Strict: the 401 challenge names the MCP scope
-    When I call the MCP endpoint without credentials
-    Then the challenge names the MCP scope
-
   @A74 @medium
   Scenario: The issuer the metadata lists serves authorization server metadata with PKCE S256
     When I fetch the authorization server metadata of the issuer it lists

@@ -17,8 +17,6 @@ use support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SCOPE: &str = "mcp:tools";
-
 fn www_authenticate(resp: &reqwest::Response) -> String {
     resp.headers()
         .get("www-authenticate")
@@ -46,7 +44,6 @@ async fn protected_resource_metadata_at_both_urls_names_the_resource() {
             json!({
                 "resource": env.resource(),
                 "authorization_servers": [format!("{}/auth/v1", env.issuer.base_url())],
-                "scopes_supported": [SCOPE],
                 "bearer_methods_supported": ["header"],
                 "resource_name": "xauth reference",
             })
@@ -94,16 +91,13 @@ async fn a_configured_resource_is_the_metadata_and_the_audience() {
 }
 
 #[tokio::test]
-async fn the_401_challenge_points_at_the_metadata_with_the_scope() {
+async fn the_401_challenge_points_at_the_metadata_and_names_no_scope() {
     let env = start_mcp(&[], &[]).await;
     let resp = env.mcp_initialize(None).await;
     assert_eq!(resp.status(), 401);
     assert_eq!(
         www_authenticate(&resp),
-        format!(
-            "Bearer resource_metadata=\"{}\", scope=\"{SCOPE}\"",
-            env.metadata_url()
-        )
+        format!("Bearer resource_metadata=\"{}\"", env.metadata_url())
     );
     let (_, code, _) = error_code(resp).await;
     assert_eq!(code, "UNAUTHENTICATED");
@@ -114,7 +108,7 @@ async fn the_401_challenge_points_at_the_metadata_with_the_scope() {
     assert_eq!(
         www_authenticate(&resp),
         format!(
-            "Bearer resource_metadata=\"{}\", scope=\"{SCOPE}\", error=\"invalid_token\"",
+            "Bearer resource_metadata=\"{}\", error=\"invalid_token\"",
             env.metadata_url()
         )
     );

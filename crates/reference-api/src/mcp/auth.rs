@@ -293,9 +293,14 @@ fn audience_and_client(
 }
 
 /// The MCP answer for a refusal: the API's envelope with the RFC 6750 / RFC 9728 challenge.
-/// 401: `Bearer resource_metadata="…", scope="…"`, then `error="invalid_token"` (and an
-/// `error_description` for an expired token) when a token was presented; 403:
-/// `Bearer error="insufficient_scope", scope="…", resource_metadata="…"`.
+/// 401: `Bearer resource_metadata="…"`, then `error="invalid_token"` (and an
+/// `error_description` for an expired token) when a token was presented; 403 (a PAT without
+/// the MCP scope): `Bearer error="insufficient_scope", scope="…", resource_metadata="…"`.
+///
+/// A 401 names no scope: an MCP client asks its authorization server for the scopes a
+/// challenge names, and Supabase's OAuth server grants OpenID scopes only (it answers
+/// `invalid_scope` to any other), so naming the PAT scope there would break every client's
+/// flow; none is needed, as Supabase's tokens carry full access.
 pub fn challenge(mcp: &McpState, error: ApiError) -> Response {
     let metadata = if mcp.defects().has(McpDefect::NoResourceMetadata) {
         // SEEDED DEFECT mcp-no-resource-metadata: clients cannot discover the auth server.
@@ -308,17 +313,12 @@ pub fn challenge(mcp: &McpState, error: ApiError) -> Response {
     let params: Vec<&str> = match &error {
         ApiError::Unauthenticated {
             token_presented: false,
-        } => vec![&scope],
+        } => vec![],
         ApiError::Unauthenticated {
             token_presented: true,
-        } => vec![&scope, invalid],
-        ApiError::TokenExpired => vec![
-            &scope,
-            invalid,
-            "error_description=\"The access token expired\"",
-        ],
+        } => vec![invalid],
+        ApiError::TokenExpired => vec![invalid, "error_description=\"The access token expired\""],
         ApiError::PatExpired => vec![
-            &scope,
             invalid,
             "error_description=\"The personal access token expired\"",
         ],

@@ -24,7 +24,9 @@ pub const RESOURCE_NAME: &str = "xauth reference";
 /// How long clients and caches may keep the document.
 const CACHE_CONTROL: &str = "public, max-age=300";
 
-/// The metadata document of `mcp`.
+/// The metadata document of `mcp`. No `scopes_supported`: clients would ask the
+/// authorization server for them, and Supabase's grants OpenID scopes only (see
+/// [`super::auth::challenge`]).
 pub fn document(mcp: &McpState) -> Value {
     let resource = if mcp.defects().has(McpDefect::MetadataResourceMismatch) {
         // SEEDED DEFECT mcp-metadata-resource-mismatch: the base URL, not the MCP resource.
@@ -35,7 +37,6 @@ pub fn document(mcp: &McpState) -> Value {
     json!({
         "resource": resource,
         "authorization_servers": [mcp.authorization_server],
-        "scopes_supported": [mcp.config.scope],
         "bearer_methods_supported": ["header"],
         "resource_name": RESOURCE_NAME,
     })

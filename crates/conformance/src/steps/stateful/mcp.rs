@@ -250,22 +250,6 @@ async fn challenge_names_metadata(w: &mut XauthWorld) {
     }
 }
 
-#[then(regex = r"^the challenge names the MCP scope$")]
-async fn challenge_names_scope(w: &mut XauthWorld) {
-    let ex = last(w);
-    let scope = w.ctx.profile.mcp.scope.clone();
-    let ok = bearer_challenge(&ex).is_some_and(|p| {
-        p.iter()
-            .any(|(n, v)| n == "scope" && v.split(' ').any(|s| s == scope))
-    });
-    if !ok {
-        w.fail(
-            &format!("a Bearer challenge with scope=\"{scope}\" (MCP 2025-11-25: SHOULD)"),
-            &[&ex],
-        );
-    }
-}
-
 #[then(
     regex = r"^the MCP answer is 403 with an insufficient_scope challenge naming the MCP scope$"
 )]
