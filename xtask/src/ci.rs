@@ -26,6 +26,9 @@ pub fn ci() -> Outcome {
     run(test)?;
 
     crate::interop::interop(false)?;
+    // The official MCP TypeScript SDK's OAuth flow against the issuer and the reference's /mcp,
+    // and the official MCP conformance package's applicable server scenarios.
+    crate::interop::interop_mcp(false)?;
     // Correct implementations in other languages must pass the default suite: a failure here
     // is a false alarm of the suite (or a broken target), never a finding.
     crate::targets::targets(&[], false)?;

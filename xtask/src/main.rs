@@ -29,7 +29,9 @@ commands:
                        the embedded reference API (xauth-reference) with the [reference] args of
                        fixtures/profiles/reference-fast.toml. ARGS go to `xauth-conformance run`.
   mock [ARGS]          run the fake Supabase auth server (xauth-issuer) on 127.0.0.1:54321
-  interop              drive xauth-issuer with the real supabase-js and jose (needs node + npm)
+  interop              drive xauth-issuer with the real supabase-js and jose, and the official MCP
+                       TypeScript SDK and conformance package against the issuer's OAuth server
+                       and the reference's /mcp (needs node + npm)
   targets [NAME...] [-- ARGS]
                        the suite (default mode) against each correct implementation in
                        interop/targets/ (node-jose, python-pyjwt; needs node + npm and python3
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
     let result = match command.to_str() {
         Some("conformance") => conformance::conformance(&rest),
         Some("mock") => mock::mock(&rest),
-        Some("interop") => interop::interop(true),
+        Some("interop") => interop::interop(true).and_then(|()| interop::interop_mcp(true)),
         Some("targets") => targets::targets(&rest, true),
         Some("ci") => ci::ci(),
         Some("bench") => bench::bench(&rest),

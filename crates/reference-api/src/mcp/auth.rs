@@ -299,7 +299,7 @@ fn audience_and_client(
 ///
 /// A 401 names no scope: an MCP client asks its authorization server for the scopes a
 /// challenge names, and Supabase's OAuth server grants OpenID scopes only (it answers
-/// `invalid_scope` to any other), so naming the PAT scope there would break every client's
+/// `unsupported scope` to any other), so naming the PAT scope there would break every client's
 /// flow; none is needed, as Supabase's tokens carry full access.
 pub fn challenge(mcp: &McpState, error: ApiError) -> Response {
     let metadata = if mcp.defects().has(McpDefect::NoResourceMetadata) {
