@@ -541,7 +541,7 @@ async fn mcp_burst_limited(w: &mut XauthWorld) {
         .count();
     let other = answers
         .iter()
-        .find(|ex| !is_accepted(ex) && !response(ex).is_some_and(|r| r.status == 429))
+        .find(|ex| !is_accepted(ex) && response(ex).is_none_or(|r| r.status != 429))
         .cloned();
     if let Some(ex) = other {
         w.fail(
