@@ -53,7 +53,13 @@ pub fn session_response(state: &AppState, grant: &Grant, weak: Option<&ApiError>
         }),
     };
     let mut response = axum::Json(body).into_response();
-    let headers = response.headers_mut();
+    insert_session_headers(response.headers_mut(), grant);
+    response
+}
+
+/// The `sb-auth-*` headers GoTrue sends with every token answer (password, refresh and the
+/// OAuth server's grants): the user, the session and the refresh token's first characters.
+pub(crate) fn insert_session_headers(headers: &mut HeaderMap, grant: &Grant) {
     for (name, value) in [
         ("sb-auth-user-id", grant.user.id.to_string()),
         ("sb-auth-session-id", grant.session_id.to_string()),
@@ -66,7 +72,6 @@ pub fn session_response(state: &AppState, grant: &Grant, weak: Option<&ApiError>
             headers.insert(name, value);
         }
     }
-    response
 }
 
 #[derive(Debug, Default, Deserialize)]

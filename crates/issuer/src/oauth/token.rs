@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -245,19 +245,7 @@ fn token_response(
         body.insert("id_token", Value::String(id_token));
     }
     let mut response = axum::Json(body).into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("sb-auth-user-id", grant.user.id.to_string()),
-        ("sb-auth-session-id", grant.session_id.to_string()),
-        (
-            "sb-auth-refresh-token-prefix",
-            grant.refresh_token.chars().take(5).collect(),
-        ),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(name, value);
-        }
-    }
+    crate::gotrue::token::insert_session_headers(response.headers_mut(), grant);
     response
 }
 
