@@ -450,36 +450,36 @@ async fn until_new_key_accepted(w: &mut XauthWorld) {
         super::derived_wait(w, "jwks.refetch_cooldown_seconds", 2 * super::cooldown(w)).await;
     let claims = valid_claims(w);
     let url = endpoint(w);
-    let started = std::time::Instant::now();
-    let mut requests = 0;
-    let mut reached = false;
     let mut last = None;
-    while !reached && (requests == 0 || started.elapsed() < bound) {
-        if requests > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let mut claims = claims.clone();
-        claims.insert("sub".into(), uuid::Uuid::new_v4().to_string().into());
-        let token = super::mint_fresh(w, &kid, claims).await;
-        let req = McpRequest {
-            url: url.clone(),
-            bearer: Some(&token),
-            headers: Vec::new(),
-        };
-        let ex = mcp_client::post(&w.http, &req, None, &mcp_client::initialize(1)).await;
-        requests += 1;
-        reached = is_accepted(&ex);
-        last = Some(ex);
-    }
+    let world = &*w;
+    let polled =
+        crate::scenario::poll::until(bound, std::time::Duration::from_millis(100), async || {
+            // a fresh subject per token (mint_fresh), so no per-subject limit interferes
+            let token = super::mint_fresh(world, &kid, claims.clone()).await;
+            let req = McpRequest {
+                url: url.clone(),
+                bearer: Some(&token),
+                headers: Vec::new(),
+            };
+            let ex = mcp_client::post(&world.http, &req, None, &mcp_client::initialize(1)).await;
+            let accepted = is_accepted(&ex);
+            last = Some(ex);
+            if accepted {
+                crate::scenario::poll::Attempt::Reached
+            } else {
+                crate::scenario::poll::Attempt::NotYet
+            }
+        })
+        .await;
     if let Some(ex) = last {
         w.exchanges.push(ex);
     }
     w.state.poll = Some(crate::scenario::state::PollResult {
-        reached,
-        elapsed: started.elapsed(),
+        reached: polled.reached,
+        elapsed: polled.elapsed,
         bound,
         fetches: 0,
-        requests,
+        requests: polled.attempts,
     });
 }
 
