@@ -213,18 +213,18 @@ mod tests {
         format!("http://{addr}/x").parse().unwrap()
     }
 
+    /// A client for a loopback target with `timeout` and an optional source address.
+    fn client(timeout: Duration, source: Option<IpAddr>) -> TargetClient {
+        TargetClient::new(&"http://127.0.0.1/".parse().unwrap(), timeout, source).unwrap()
+    }
+
     #[tokio::test]
     async fn redirects_are_not_followed() {
         let (addr, task) = server(
             b"HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:1/elsewhere\r\ncontent-length: 0\r\n\r\n".to_vec(),
         )
         .await;
-        let c = TargetClient::new(
-            &"http://127.0.0.1/".parse().unwrap(),
-            Duration::from_secs(5),
-            None,
-        )
-        .unwrap();
+        let c = client(Duration::from_secs(5), None);
         let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
         let r = ex.outcome.unwrap();
         assert_eq!(r.status, 302);
@@ -240,12 +240,7 @@ mod tests {
             body.len()
         );
         let (addr, task) = server(resp.into_bytes()).await;
-        let c = TargetClient::new(
-            &"http://127.0.0.1/".parse().unwrap(),
-            Duration::from_secs(5),
-            None,
-        )
-        .unwrap();
+        let c = client(Duration::from_secs(5), None);
         let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
         let r = ex.outcome.unwrap();
         assert_eq!(r.body.len(), MAX_BODY_BYTES);
@@ -257,12 +252,7 @@ mod tests {
     async fn the_source_address_is_bound_and_bad_headers_are_reported() {
         let (addr, task) = server(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()).await;
         let source: IpAddr = "127.0.0.77".parse().unwrap();
-        let c = TargetClient::new(
-            &"http://127.0.0.1/".parse().unwrap(),
-            Duration::from_secs(5),
-            Some(source),
-        )
-        .unwrap();
+        let c = client(Duration::from_secs(5), Some(source));
         let bad = c
             .send(
                 reqwest::Method::GET,
@@ -289,12 +279,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
             drop(s);
         });
-        let c = TargetClient::new(
-            &"http://127.0.0.1/".parse().unwrap(),
-            Duration::from_millis(300),
-            None,
-        )
-        .unwrap();
+        let c = client(Duration::from_millis(300), None);
         let ex = c.send(reqwest::Method::GET, url(addr), vec![], None).await;
         let err = ex.outcome.unwrap_err();
         assert!(matches!(err, TransportError::Timeout(_)));
