@@ -23,17 +23,25 @@ Feature: An MCP server on Supabase auth: discovery, tokens issued for it, no pas
     Then the MCP answer is 401
 
   @A74 @medium
-  Scenario: The 401 challenge names the protected resource metadata, which names this resource and the issuer
-    MCP 2025-06-18: servers MUST use the WWW-Authenticate header on a 401 to give the metadata
-    URL; the TypeScript SDK's client reads it first. A metadata "resource" that is not the
-    server's identifier makes every conforming client stop.
+  Scenario: The protected resource metadata is discoverable, and names this resource and the issuer
+    MCP 2025-11-25: a server MUST offer one of two discovery mechanisms, the resource_metadata
+    parameter of the 401 challenge or the RFC 9728 well-known URL with the MCP path inserted;
+    clients try the challenge first. A metadata "resource" that is not the server's identifier
+    makes every conforming client stop.
+    When I discover the protected resource metadata from the 401 challenge, or else at the well-known URL of the MCP path
+    Then the metadata names this resource exactly and the issuer among its authorization servers
+
+  @A74 @low @strict
+  Scenario: Strict: the 401 challenge names the protected resource metadata, which names this resource and the issuer
+    MCP 2025-06-18 made the challenge a MUST; 2025-11-25 accepts the well-known URL instead.
     When I call the MCP endpoint without credentials
     Then the 401 challenge names the protected resource metadata
     When I fetch the protected resource metadata it names
     Then the metadata names this resource exactly and the issuer among its authorization servers
 
-  @A74 @medium
-  Scenario: The protected resource metadata is served at the well-known URL with the MCP path inserted
+  @A74 @low @strict
+  Scenario: Strict: the protected resource metadata is served at the well-known URL with the MCP path inserted
+    RFC 9728 §3 publishes metadata there; MCP 2025-11-25 accepts the challenge instead.
     When I fetch the protected resource metadata at the well-known URL of the MCP path
     Then the metadata names this resource exactly and the issuer among its authorization servers
 

@@ -315,6 +315,26 @@ async fn fetch_metadata(w: &mut XauthWorld, which: String) {
     }
 }
 
+#[when(
+    regex = r"^I discover the protected resource metadata from the 401 challenge, or else at the well-known URL of the MCP path$"
+)]
+async fn discover_metadata(w: &mut XauthWorld) {
+    let url = endpoint(w);
+    call(w, None, url, Vec::new()).await;
+    let named = bearer_challenge(&last(w)).and_then(|p| {
+        p.into_iter()
+            .find(|(n, _)| n == "resource_metadata")
+            .and_then(|(_, v)| url::Url::parse(&v).ok())
+    });
+    w.state.mcp.metadata_url = named;
+    let which = if w.state.mcp.metadata_url.is_some() {
+        "it names"
+    } else {
+        "at the well-known URL of the MCP path"
+    };
+    fetch_metadata(w, which.to_owned()).await;
+}
+
 #[then(
     regex = r"^the metadata names this resource exactly and the issuer among its authorization servers$"
 )]
