@@ -59,10 +59,12 @@ Feature: An MCP server on Supabase auth: discovery, tokens issued for it, no pas
     Then it names the issuer and advertises PKCE with S256
 
   @A75 @medium
-  Scenario: A token issued for this server opens the MCP endpoint
+  Scenario: A token issued for this server opens the MCP endpoint and its tools
     Given a valid MCP access token for a fresh user
     When I call the MCP endpoint with it
     Then the MCP request is accepted
+    When I call the declared harmless tool with it
+    Then the tool answered with a result
 
   @A75 @critical
   Scenario Outline: A token not issued for this server is refused: <token>

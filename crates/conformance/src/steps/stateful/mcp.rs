@@ -409,20 +409,50 @@ async fn as_metadata_ok(w: &mut XauthWorld) {
 
 // ---- no passthrough -----------------------------------------------------------------------
 
-#[when(regex = r"^I call the tool that reaches the upstream with it$")]
-async fn call_upstream_tool(w: &mut XauthWorld) {
+/// Calls `tool` with the current token (the full handshake); its answer goes to the state.
+async fn call_tool(w: &mut XauthWorld, tool: &str) {
     let token = w.current().compact.clone();
-    let tool = w.ctx.profile.mcp.upstream_tool.clone();
     let req = McpRequest {
         url: endpoint(w),
         bearer: Some(&token),
         headers: Vec::new(),
     };
-    let before = w.ctx.canary.as_ref().map_or(0, |c| c.requests().len());
-    let call = mcp_client::call_tool(&w.http, &req, &tool).await;
+    let call = mcp_client::call_tool(&w.http, &req, tool).await;
     w.exchanges.extend(call.exchanges);
-    w.state.mcp.canary_before = before;
     w.state.mcp.tool_answer = call.message;
+}
+
+#[when(regex = r"^I call the declared harmless tool with it$")]
+async fn call_harmless_tool(w: &mut XauthWorld) {
+    let tool = w.ctx.profile.mcp.tool.clone();
+    call_tool(w, &tool).await;
+}
+
+#[then(regex = r"^the tool answered with a result$")]
+async fn tool_answered(w: &mut XauthWorld) {
+    let ok = w
+        .state
+        .mcp
+        .tool_answer
+        .as_ref()
+        .and_then(|m| m.get("result"))
+        .is_some_and(|r| r.get("isError") != Some(&Value::Bool(true)));
+    if !ok {
+        w.fail(
+            &format!(
+                "a JSON-RPC result of tools/call {:?} (mcp.tool) that is not an error: a token issued for this server may use its tools",
+                w.ctx.profile.mcp.tool
+            ),
+            &[],
+        );
+    }
+}
+
+#[when(regex = r"^I call the tool that reaches the upstream with it$")]
+async fn call_upstream_tool(w: &mut XauthWorld) {
+    let tool = w.ctx.profile.mcp.upstream_tool.clone();
+    w.state.mcp.canary_before = w.ctx.canary.as_ref().map_or(0, |c| c.requests().len());
+    call_tool(w, &tool).await;
 }
 
 #[then(regex = r"^the canary upstream was called, and never with the client's token$")]
